@@ -1,0 +1,30 @@
+"""The ``reasonsift`` command line: thin typer verbs, one file each, that parse options and call library code."""
+
+from __future__ import annotations
+
+import typer
+
+from reasonsift.cli import data as _data
+from reasonsift.cli import demo as _demo
+from reasonsift.cli import model as _model
+from reasonsift.cli import profile as _profile
+from reasonsift.cli import view as _view
+
+app = typer.Typer(
+    name="reasonsift",
+    help="Find the training signal that teaches a language model to reason.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(
+    _data.app, name="data", help="Generate, convert, validate, corrupt and describe reasoning datasets."
+)
+app.add_typer(_model.app, name="model", help="Load, pretrain, evaluate and describe causal LMs.")
+app.command("profile")(_profile.profile)
+app.command("view")(_view.view)
+app.command("demo")(_demo.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,51 @@
+"""Helpers shared by CLI verbs: error reporting, rich console, progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` as an error and return an Exit to raise: ``raise fail("...")``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the library's ValueError/FileNotFoundError (clear messages by design) into a clean CLI exit."""
+    try:
+        yield
+    except (ValueError, FileNotFoundError, PermissionError, OSError) as e:
+        raise fail(str(e)) from None
+
+
+def progress(**kw) -> Progress:
+    """A rich progress bar with count, elapsed and remaining time (extra columns via ``extra=``)."""
+    extra = kw.pop("extra", ())
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        **kw,
+    )

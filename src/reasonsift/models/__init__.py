@@ -1,0 +1,1 @@
+"""Models: safe loading of any Hugging Face causal LM, and the built-in tiny reasoner."""

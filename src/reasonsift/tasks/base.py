@@ -1,0 +1,141 @@
+"""The Task base class: procedural items reproducible from ``(task, seed, split, index)``.
+
+Each task gives a step-by-step reference trace, a verifier, a trace validator, a difficulty knob and an
+out-of-distribution split (``ood``) harder than anything in ``train``/``test``. The multiple-choice variant is
+built here once for all tasks from the task's own distractors.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from reasonsift.data.example import LETTERS, Example
+
+SPLITS = ("train", "test", "ood")
+
+
+@dataclass
+class Item:
+    """What a task generates before it becomes an :class:`Example`."""
+
+    question: str
+    trace: str
+    answer: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TraceCheck:
+    """Result of validating a trace: ``step`` is the 0-based index of the first invalid step, if any."""
+
+    valid: bool
+    step: int | None = None
+    reason: str = ""
+
+
+class Task(ABC):
+    """A built-in reasoning task. Subclasses implement :meth:`make`, :meth:`verify` and :meth:`validate_trace`."""
+
+    name: ClassVar[str]
+    domain: ClassVar[str]
+    default_difficulty: ClassVar[int] = 1
+    max_difficulty: ClassVar[int] = 5
+
+    def rng(self, seed: int, split: str, index: int) -> random.Random:
+        # String seeds are hashed deterministically by random (sha512), independent of PYTHONHASHSEED.
+        return random.Random(f"{self.name}:{seed}:{split}:{index}")
+
+    @abstractmethod
+    def make(self, rng: random.Random, difficulty: int, split: str) -> Item:
+        """One item. ``split == "ood"`` must be harder than any ``train``/``test`` item of the same difficulty."""
+
+    @abstractmethod
+    def verify(self, example: Example, response: str) -> bool:
+        """Is ``response`` (a free-form final answer) correct for ``example``?"""
+
+    @abstractmethod
+    def validate_trace(self, example: Example, trace: str) -> TraceCheck:
+        """Check a trace step by step; report the first invalid step and why."""
+
+    def distractors(self, rng: random.Random, item: Item, k: int) -> list[str]:
+        """``k`` plausible wrong answers, distinct from each other and from the answer."""
+        raise NotImplementedError(f"task {self.name!r} has no multiple-choice variant")
+
+    # -- shared machinery --------------------------------------------------------------------------------
+
+    def example(
+        self,
+        index: int,
+        *,
+        seed: int = 0,
+        split: str = "train",
+        difficulty: int | None = None,
+        format: str = "free_form",
+        n_choices: int = 4,
+    ) -> Example:
+        if split not in SPLITS:
+            raise ValueError(f"split: unknown {split!r}; expected one of {', '.join(SPLITS)}")
+        d = self.default_difficulty if difficulty is None else difficulty
+        if not 1 <= d <= self.max_difficulty:
+            raise ValueError(f"difficulty: {d} out of range 1..{self.max_difficulty} for task {self.name!r}")
+        rng = self.rng(seed, split, index)
+        item = self.make(rng, d, split)
+        meta = {
+            "task": self.name,
+            "seed": seed,
+            "split": split,
+            "index": index,
+            "difficulty": d,
+            **item.meta,
+        }
+        ex = Example(
+            id=f"{self.name}-{split}-{seed}-{index}" + ("-mc" if format == "multiple_choice" else ""),
+            question=item.question,
+            trace=item.trace,
+            answer=item.answer,
+            domain=self.domain,
+            source=f"reasonsift:{self.name}:{split}:{seed}:{index}",
+            meta=meta,
+        )
+        if format == "free_form":
+            return ex
+        if format != "multiple_choice":
+            raise ValueError(f"format: unknown {format!r}; expected free_form or multiple_choice")
+        wrong = self.distractors(rng, item, n_choices - 1)
+        choices = [item.answer, *wrong]
+        rng.shuffle(choices)
+        letter = LETTERS[choices.index(item.answer)]
+        ex.format = "multiple_choice"
+        ex.choices = choices
+        ex.answer = letter
+        ex.meta["answer_text"] = item.answer
+        ex.trace = self.mc_trace(ex, item)
+        return ex
+
+    def mc_trace(self, example: Example, item: Item) -> str:
+        """Reference trace for the multiple-choice variant: the free-form reasoning, then the option matched."""
+        return f"{item.trace}\n{item.answer} is option {example.answer}" if item.trace else ""
+
+    def generate(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        split: str = "train",
+        difficulty: int | None = None,
+        format: str = "free_form",
+        start: int = 0,
+    ) -> list[Example]:
+        return [
+            self.example(i, seed=seed, split=split, difficulty=difficulty, format=format)
+            for i in range(start, start + n)
+        ]
+
+    def score(self, example: Example, response: str) -> float:
+        """1.0 if ``response`` answers ``example`` correctly, else 0.0 (letters for multiple choice)."""
+        if example.format == "multiple_choice":
+            return float(response.strip().upper().rstrip(").") == example.answer)
+        return float(self.verify(example, response))
