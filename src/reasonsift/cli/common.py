@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,7 +23,7 @@ out = Console()
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` as an error and return an Exit to raise: ``raise fail("...")``."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    console.print("[bold red]error:[/] " + escape(message), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -92,7 +92,7 @@ def validate_fields(d: dict[str, Any]) -> list[tuple[str, str]]:
         not isinstance(choices, list | tuple) or not all(isinstance(c, str) for c in choices)
     ):
         out.append(("choices", f"expected a list of strings, got {type(choices).__name__}"))
-        choices = None
+        return out  # the multiple-choice checks below would only repeat this problem
     if fmt == "multiple_choice":
         if not choices or len(choices) < 2:
             out.append(("choices", "multiple_choice needs at least 2 choices"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from reasonsift.tasks.base import SPLITS, Item, Task, TraceCheck
 
+GYM_PREFIX = "gym:"
 TASKS: dict[str, Task] = {}
+_GYM: dict[str, Task] = {}  # one GymTask per dataset, so its generated reasoning-gym datasets are reused
 _BUILTIN_LOADED = False
 
 
@@ -14,11 +16,20 @@ def register(task: Task) -> Task:
 
 
 def get_task(name: str) -> Task:
+    """A built-in task by name, or ``gym:<dataset>`` for any reasoning-gym dataset (a Task-like GymTask)."""
     _load_builtin()
+    if name.startswith(GYM_PREFIX):
+        from reasonsift.tasks.gym import GymTask
+
+        if name not in _GYM:
+            _GYM[name] = GymTask(name[len(GYM_PREFIX) :])  # type: ignore[assignment]
+        return _GYM[name]
     try:
         return TASKS[name]
     except KeyError:
-        raise ValueError(f"task: unknown {name!r}; available: {', '.join(sorted(TASKS))}") from None
+        raise ValueError(
+            f"task: unknown {name!r}; available: {', '.join(sorted(TASKS))} or {GYM_PREFIX}<reasoning-gym dataset>"
+        ) from None
 
 
 def task_names() -> list[str]:
@@ -32,9 +43,11 @@ def _load_builtin() -> None:
         return
     _BUILTIN_LOADED = True
     from reasonsift.tasks.arith import Arith
+    from reasonsift.tasks.logic import Logic
+    from reasonsift.tasks.maze import Maze
 
-    register(Arith())
-    # Other built-in tasks register here (maze, logic, ...).
+    for task in (Arith(), Maze(), Logic()):
+        register(task)
 
 
 __all__ = ["SPLITS", "TASKS", "Item", "Task", "TraceCheck", "get_task", "register", "task_names"]

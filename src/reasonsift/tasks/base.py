@@ -8,13 +8,16 @@ built here once for all tasks from the task's own distractors.
 from __future__ import annotations
 
 import random
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reasonsift.data.example import LETTERS, Example
+from reasonsift.data.segment import get_segmenter
 
 SPLITS = ("train", "test", "ood")
+_OPTION_LINE = re.compile(r"(.*) is option ([A-Z])")
 
 
 @dataclass
@@ -118,6 +121,31 @@ class Task(ABC):
     def mc_trace(self, example: Example, item: Item) -> str:
         """Reference trace for the multiple-choice variant: the free-form reasoning, then the option matched."""
         return f"{item.trace}\n{item.answer} is option {example.answer}" if item.trace else ""
+
+    def check_trace(self, example: Example, trace: str) -> TraceCheck:
+        """Validate a trace of either variant (use this rather than :meth:`validate_trace` directly).
+
+        A multiple-choice trace is the free-form reasoning plus a last line ``<answer> is option <L>``
+        (:meth:`mc_trace`): the reasoning is checked by :meth:`validate_trace`, then that line must name the
+        correct option by its text and letter.
+        """
+        if example.format != "multiple_choice":
+            return self.validate_trace(example, trace)
+        body, _, last = trace.rstrip().rpartition("\n")
+        check = self.validate_trace(example, body)
+        if not check.valid:
+            return check
+        n_steps = len(get_segmenter("auto")(body))
+        m = _OPTION_LINE.fullmatch(last.strip())
+        if not m:
+            return TraceCheck(False, n_steps, f"last line {last!r} is not '<answer> is option <letter>'")
+        if m.group(2) != example.answer or m.group(1).strip() != example.answer_text():
+            return TraceCheck(
+                False,
+                n_steps,
+                f"names {m.group(1)!r} as option {m.group(2)}; the answer is option {example.answer}",
+            )
+        return TraceCheck(True)
 
     def generate(
         self,

@@ -1,0 +1,171 @@
+"""Read a profile run directory (layout: ``docs/profile-schema.md``) for the viewer.
+
+Only shards with a ``.done`` marker are read, in name order, so a run that is still being written (or crashed
+mid-shard) shows what is complete and nothing half-written. Optional columns may be absent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+# Per-token columns the viewer draws; everything else it reads is a per-example scalar or a short list.
+TOKEN_COLUMNS = (
+    "tokens",
+    "entropy",
+    "logprob",
+    "rank",
+    "top_tokens",
+    "top_logprobs",
+    "segment",
+    "step",
+    "forking_sequence",
+    "forking_batch",
+)
+TEXT_COLUMNS = ("id", "domain", "format", "question", "trace", "answer")
+CURVE_COLUMNS = ("ig_nll", "ig_gains")
+# Scores offered in the example list, in display order (those absent from a run are dropped).
+SCORE_COLUMNS = (
+    "n_tokens",
+    "H_mean",
+    "ifd",
+    "r_ifd",
+    "info_gain",
+    "ig_total",
+    "frac_H_below_0_01",
+    "top20_entropy_mass",
+    "H_p50",
+    "H_p90",
+    "H_p99",
+    "posthoc",
+)
+REQUIRED_COLUMNS = ("id", "tokens", "entropy")
+# Token ids are not shown (the decoded strings are); skipping them saves most of the conversion time.
+UNUSED_COLUMNS = frozenset({"input_ids", "token_ids", "top_ids"})
+
+
+@dataclass
+class RunData:
+    """What the viewer needs from a run: the first ``max_examples`` rows in full, scores of all rows."""
+
+    run_dir: Path
+    rows: list[dict[str, Any]]  # full rows (token columns included) of the shown examples
+    scores: dict[str, list[Any]]  # score column -> values over ALL examples (for the dataset plots)
+    entropy_all: list[np.ndarray]  # per-example entropies (float32) over ALL examples
+    n_examples: int
+    stats: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    forking: dict[str, list[bool]] = field(default_factory=dict)  # id -> dataset-pool mask
+    n_rejects: int = 0
+    shards: list[str] = field(default_factory=list)
+
+
+def done_shards(run_dir: Path) -> list[Path]:
+    """``examples/part-*.parquet`` files that have a matching ``.done`` marker, in name order."""
+    ex_dir = run_dir / "examples"
+    if not ex_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no examples/ directory (is this a profile run directory?)")
+    return [p for p in sorted(ex_dir.glob("part-*.parquet")) if p.with_suffix(".done").exists()]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _iter_shard_rows(shard: Path, full_rows_left: int) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Yield ``(row, full)``: the first ``full_rows_left`` rows with every column, the rest scores only."""
+    pf = pq.ParquetFile(shard)
+    names = set(pf.schema_arrow.names)
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise ValueError(f"{shard}: missing required column(s) {', '.join(missing)}")
+    light = [c for c in (*SCORE_COLUMNS, "id", "entropy") if c in names]
+    full = [c for c in pf.schema_arrow.names if c not in UNUSED_COLUMNS]
+    for batch in pf.iter_batches(batch_size=256):
+        n = batch.num_rows
+        take_full = max(0, min(n, full_rows_left))
+        if take_full:
+            for row in batch.slice(0, take_full).select(full).to_pylist():
+                yield row, True
+            full_rows_left -= take_full
+        if take_full < n:
+            rest = batch.slice(take_full).select(light)
+            for row in rest.to_pylist():
+                yield row, False
+
+
+def load_run(
+    run_dir: str | Path,
+    max_examples: int | None = None,
+    on_shard: Callable[[int, int], None] | None = None,
+) -> RunData:
+    """Read ``run_dir``; keep full rows for the first ``max_examples`` examples (all when None)."""
+    run_dir = Path(run_dir)
+    if max_examples is not None and max_examples < 0:
+        raise ValueError(f"max_examples: must be >= 0, got {max_examples}")
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: run directory not found")
+    shards = done_shards(run_dir)
+    if not shards:
+        raise ValueError(f"{run_dir / 'examples'}: no completed shards (part-*.parquet with a .done marker)")
+    limit = max_examples if max_examples is not None else float("inf")
+    rows: list[dict[str, Any]] = []
+    scores: dict[str, list[Any]] = {c: [] for c in SCORE_COLUMNS}
+    present: set[str] = set()
+    entropy_all: list[np.ndarray] = []
+    n = 0
+    for k, shard in enumerate(shards):
+        for row, full in _iter_shard_rows(shard, int(min(limit - len(rows), 1 << 62))):
+            n += 1
+            if full:
+                rows.append(row)
+            entropy_all.append(np.asarray(row.get("entropy") or [], dtype=np.float32))
+            for c in SCORE_COLUMNS:
+                v = row.get(c)
+                if c == "n_tokens" and v is None:
+                    v = len(row.get("entropy") or [])
+                scores[c].append(v)
+                if c in row:
+                    present.add(c)
+        if on_shard is not None:
+            on_shard(k + 1, len(shards))
+    present.add("n_tokens")
+    forking: dict[str, list[bool]] = {}
+    fork_path = run_dir / "forking.parquet"
+    if fork_path.exists():
+        table = pq.read_table(fork_path)
+        if {"id", "forking"} <= set(table.column_names):
+            forking = dict(
+                zip(table.column("id").to_pylist(), table.column("forking").to_pylist(), strict=True)
+            )
+    return RunData(
+        run_dir=run_dir,
+        rows=rows,
+        scores={c: v for c, v in scores.items() if c in present},
+        entropy_all=entropy_all,
+        n_examples=n,
+        stats=_read_json(run_dir / "stats.json"),
+        manifest=_read_json(run_dir / "manifest.json"),
+        forking=forking,
+        n_rejects=_count_lines(run_dir / "rejects.jsonl"),
+        shards=[p.name for p in shards],
+    )
