@@ -67,11 +67,19 @@ class RunData:
 
 
 def done_shards(run_dir: Path) -> list[Path]:
-    """``examples/part-*.parquet`` files that have a matching ``.done`` marker, in name order."""
+    """``examples/part-*.parquet`` files that have a matching completion marker, in name order.
+
+    The profiler writes ``_part-NNNNN.done`` (the ``_`` prefix makes pandas/pyarrow skip it when reading the
+    folder as a dataset); ``part-NNNNN.done`` is accepted too.
+    """
     ex_dir = run_dir / "examples"
     if not ex_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no examples/ directory (is this a profile run directory?)")
-    return [p for p in sorted(ex_dir.glob("part-*.parquet")) if p.with_suffix(".done").exists()]
+    return [
+        p
+        for p in sorted(ex_dir.glob("part-*.parquet"))
+        if (ex_dir / f"_{p.stem}.done").exists() or p.with_suffix(".done").exists()
+    ]
 
 
 def _read_json(path: Path) -> dict[str, Any]:

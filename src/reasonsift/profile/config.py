@@ -1,0 +1,100 @@
+"""``ProfileConfig``: every option of ``reasonsift profile``, validated, serialisable into the run directory."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from reasonsift.ops.infogain import DEFAULT_POSTHOC_GAIN, DEFAULT_POSTHOC_PPL0
+from reasonsift.ops.masks import DEFAULT_RHO, INTERPOLATIONS, POOLS, check_rho
+
+OVERFLOW = ("reject", "truncate-left")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+# Options that change no output number: a resumed run may change them freely.
+RUNTIME_ONLY = ("resume", "overwrite", "compile", "device", "progress")
+
+
+@dataclass
+class ProfileConfig:
+    data: str = ""  # data file (jsonl/json/parquet) read with reasonsift.data.io.read_examples
+    model: str = ""  # student model: HF id or local path (or a label when passing an in-process model)
+    out_dir: str = "runs/profile"
+    revision: str | None = None
+    dtype: str = "auto"  # auto = bfloat16 on GPU, float32 on CPU
+    device: str = "auto"
+    trust_remote_code: bool = False  # off by default: running a repository's code is opt-in
+    template: str | None = None  # jinja file overriding the tokenizer's chat template
+    no_template: bool = False  # raw text: question + "\n" + completion
+    segmenter: str = "auto"  # how the trace is split into steps (reasonsift.data.segment)
+    temperature: float = 1.0  # p = softmax(z / T); T = 1.0 as in arXiv 2506.01939
+    top_k: int = 5  # alternatives stored per token for the viewer
+    rho: float = DEFAULT_RHO
+    pool: str = "dataset"  # the pool whose mask goes into forking.parquet's `forking` column
+    quantile: str = "linear"  # torch.quantile interpolation used for tau
+    threshold: float | None = None  # also write a fixed-threshold mask `forking_fixed`
+    ifd: bool = True
+    infogain: bool = True
+    ig_whole_sequence: bool = False  # 2506.02126's code: PPL over the whole sequence, not the answer tokens
+    ig_max_steps: int = 64  # steps beyond this are merged into the last scored prefix (cost is n+1 passes)
+    posthoc_ppl0: float = DEFAULT_POSTHOC_PPL0
+    posthoc_gain: float = DEFAULT_POSTHOC_GAIN
+    scorer_model: str | None = None  # fixed scorer for IFD / information gain (2506.02126); default: student
+    compare_model: str | None = None  # second model: overlap of forking positions (C1 reports > 86%)
+    batch_size: int = 16
+    max_tokens_per_batch: int = 16384  # padded tokens per forward pass (rows x longest row)
+    chunk_rows: int | None = None  # LM-head rows per chunk (default: ~256 MiB of fp32 logits)
+    shard_size: int = 512  # examples per output shard (the unit of resume)
+    max_length: int | None = None  # context limit; default from the model config / tokenizer
+    overflow: str = "reject"
+    limit: int | None = None  # profile only the first N examples
+    compile: bool = False
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        check_rho(self.rho)
+        if self.pool not in POOLS:
+            raise ValueError(f"pool: expected one of {POOLS}, got {self.pool!r}")
+        if self.quantile not in INTERPOLATIONS:
+            raise ValueError(f"quantile: expected one of {INTERPOLATIONS}, got {self.quantile!r}")
+        if self.overflow not in OVERFLOW:
+            raise ValueError(f"overflow: expected one of {OVERFLOW}, got {self.overflow!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype: expected one of {DTYPES}, got {self.dtype!r}")
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            raise ValueError(f"temperature: expected > 0, got {self.temperature}")
+        for name in ("batch_size", "max_tokens_per_batch", "shard_size", "ig_max_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k: expected >= 0, got {self.top_k}")
+        for name in ("chunk_rows", "max_length", "limit"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ValueError(f"{name}: expected >= 1, got {v}")
+        if self.threshold is not None and not math.isfinite(self.threshold):
+            raise ValueError(f"threshold: expected a finite number, got {self.threshold}")
+        if self.template and self.no_template:
+            raise ValueError("template: --template and --no-template exclude each other")
+        if self.resume and self.overwrite:
+            raise ValueError("resume: --resume and --overwrite exclude each other")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def result_dict(self) -> dict:
+        """The options that determine the output numbers (compared on ``--resume``)."""
+        return {k: v for k, v in asdict(self).items() if k not in RUNTIME_ONLY}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ProfileConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: unknown ProfileConfig field")
+        return cls(**d)

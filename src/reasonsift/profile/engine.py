@@ -1,0 +1,180 @@
+"""``run_profile(cfg) -> RunResult``: the resumable profiling run the CLI and the demo call."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from reasonsift.data.example import Example
+from reasonsift.profile.config import ProfileConfig
+from reasonsift.profile.manifest import build_manifest, model_identity
+from reasonsift.profile.render import Renderer
+from reasonsift.profile.scoring import Scorer
+from reasonsift.profile.shard import Context, profile_shard
+from reasonsift.profile.summary import finalize
+from reasonsift.profile.writer import RunDir
+
+_COUNTERS = (
+    "n_examples",
+    "n_rows",
+    "n_rejected",
+    "n_truncated",
+    "n_aux_over_context",
+    "tokens",
+    "padded_tokens",
+)
+_COUNTERS += ("scored_tokens",)
+# Tokenizers report a huge sentinel (1e30) when they have no limit.
+_NO_LIMIT = 10**8
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    stats: dict
+    n_profiled: int
+    n_rejected: int
+
+    @property
+    def examples_glob(self) -> str:
+        return str(self.out_dir / "examples" / "*.parquet")
+
+
+ModelPair = tuple[torch.nn.Module, object]
+
+
+def _load(name: str, cfg: ProfileConfig) -> ModelPair:
+    from reasonsift.models import load  # dtype/device "auto": bfloat16 on GPU, float32 on CPU
+
+    return load(
+        name,
+        revision=cfg.revision,
+        dtype=cfg.dtype,
+        device=cfg.device,
+        trust_remote_code=cfg.trust_remote_code,
+    )
+
+
+def context_length(model, tokenizer, cfg: ProfileConfig) -> int:
+    """``--max-length``, else the smaller of ``max_position_embeddings`` and the tokenizer's limit."""
+    if cfg.max_length:
+        return cfg.max_length
+    limits = [getattr(getattr(model, "config", None), "max_position_embeddings", None)]
+    limits.append(getattr(tokenizer, "model_max_length", None))
+    limits = [int(x) for x in limits if x and x < _NO_LIMIT]
+    if not limits:
+        raise ValueError("max_length: the model declares no context length; pass --max-length")
+    return min(limits)
+
+
+def _prepare_dir(run: RunDir, cfg: ProfileConfig) -> None:
+    cfg_path = run.root / "config.json"
+    if cfg_path.exists():
+        if cfg.resume:
+            old = ProfileConfig.from_dict(json.loads(cfg_path.read_text())).result_dict()
+            new = cfg.result_dict()
+            diff = sorted(k for k in new if old.get(k) != new[k])
+            if diff:
+                raise ValueError(
+                    f"{diff[0]}: differs from the run in {run.root} ({old.get(diff[0])!r} there, {new[diff[0]]!r} now); "
+                    "resume needs the same options (or use --overwrite)"
+                )
+            return
+        if not cfg.overwrite:
+            raise ValueError(f"out_dir: {run.root} already holds a profile run; use --resume or --overwrite")
+        shutil.rmtree(run.examples, ignore_errors=True)
+        for f in ("config.json", "stats.json", "manifest.json", "forking.parquet", "rejects.jsonl"):
+            (run.root / f).unlink(missing_ok=True)
+    run.write_json("config.json", cfg.to_dict())
+
+
+def run_profile(
+    cfg: ProfileConfig,
+    model: ModelPair | None = None,
+    *,
+    examples: list[Example] | None = None,
+    scorer_model: ModelPair | None = None,
+    compare_model: ModelPair | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    on_shard: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Profile ``cfg.data`` (or ``examples``) with ``cfg.model`` (or an in-process ``(model, tokenizer)``).
+
+    ``on_progress(n_sequences, n_tokens)`` is called after each forward pass of the student's main pass;
+    ``on_shard(i)`` after shard ``i`` is on disk (tests raise there to simulate a crash).
+    """
+    cfg.validate()
+    run = RunDir(cfg.out_dir)
+    _prepare_dir(run, cfg)
+    if examples is None:
+        if not cfg.data:
+            raise ValueError("data: no data file given")
+        from reasonsift.data.io import read_examples
+
+        examples = list(read_examples(cfg.data).examples)
+    if cfg.limit:
+        examples = examples[: cfg.limit]
+    student, tok = model if model is not None else _load(cfg.model, cfg)
+    scorer_pair = scorer_model or (_load(cfg.scorer_model, cfg) if cfg.scorer_model else None)
+    compare_pair = compare_model or (_load(cfg.compare_model, cfg) if cfg.compare_model else None)
+    for label, pair in (("scorer_model", scorer_pair), ("compare_model", compare_pair)):
+        if pair is not None and pair[1].get_vocab() != tok.get_vocab():
+            raise ValueError(
+                f"{label}: its tokenizer differs from the student's; scores must share token positions"
+            )
+
+    template = Path(cfg.template).read_text(encoding="utf-8") if cfg.template else None
+    pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+    mk = lambda m: Scorer(m, pad, chunk_rows=cfg.chunk_rows, compile=cfg.compile)  # noqa: E731
+    st = mk(student)
+    ctx = Context(
+        cfg=cfg,
+        renderer=Renderer(tok, template=template, no_template=cfg.no_template),
+        student=st,
+        scorer=mk(scorer_pair[0]) if scorer_pair else st,
+        compare=mk(compare_pair[0]) if compare_pair else None,
+        max_length=context_length(student, tok, cfg),
+        on_tokens=on_progress,
+    )
+
+    t0, new_tokens = time.perf_counter(), 0
+    n_shards = (len(examples) + cfg.shard_size - 1) // cfg.shard_size
+    for i in range(n_shards):
+        lo = i * cfg.shard_size
+        chunk = examples[lo : lo + cfg.shard_size]
+        if cfg.resume and run.is_done(i):
+            if on_progress:
+                on_progress(len(chunk), 0)
+            continue
+        rows, rejects, counters = profile_shard(ctx, chunk, lo)
+        new_tokens += counters["tokens"]
+        run.write_shard(i, rows, rejects, {"shard": i, "first_index": lo, **counters})
+        if on_shard:
+            on_shard(i)
+    elapsed = time.perf_counter() - t0
+
+    counters = dict.fromkeys(_COUNTERS, 0)
+    rejects_text = []
+    for i in range(n_shards):
+        info = run.done_info(i)
+        for k in _COUNTERS:
+            counters[k] += info.get(k, 0)
+        rejects_text.append(run.shard_rejects(i).read_text())
+    (run.root / "rejects.jsonl").write_text("".join(rejects_text))
+    counters["elapsed_s"] = elapsed
+    counters["tokens_per_s"] = new_tokens / elapsed if elapsed > 0 else 0.0
+    stats = finalize(run, cfg, counters)
+
+    models = {"student": model_identity(student, cfg.model, cfg.revision)}
+    if scorer_pair:
+        models["scorer"] = model_identity(scorer_pair[0], cfg.scorer_model or "", None)
+    if compare_pair:
+        models["compare"] = model_identity(compare_pair[0], cfg.compare_model or "", None)
+    run.write_json("manifest.json", build_manifest(cfg.to_dict(), models, cfg.data or None))
+    return RunResult(run.root, stats, counters["n_rows"], counters["n_rejected"])

@@ -1,0 +1,30 @@
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from reasonsift.cli import app
+
+
+def test_profile_cli_end_to_end(tmp_path, model, tok, examples):
+    mdir = tmp_path / "m"
+    model.save_pretrained(mdir)
+    tok.save_pretrained(mdir)
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in examples[:6]))
+    out = tmp_path / "run"
+    args = ["profile", str(data), "--model", str(mdir), "-o", str(out), "--shard-size", "4", "--no-infogain"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "forking tau" in r.output
+    df = pd.read_parquet(out / "examples")
+    assert len(df) == 6 and df.ifd.notna().all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["data"]["sha256"] and manifest["models"]["student"]["files_sha256"]
+    # a second run into the same directory needs --resume or --overwrite: a clean error, not a traceback
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 1 and "--resume" in r.output
+    r = CliRunner().invoke(app, [*args, "--resume"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*args[:-1], "--overwrite", "--rho", "1.5"])
+    assert r.exit_code == 1 and "rho" in r.output
