@@ -1,4 +1,4 @@
-"""`reasonsift demo`: the whole pipeline on built-in tasks and the built-in tiny model."""
+"""`reasonsift demo`: the pipeline on built-in tasks and the built-in tiny model, offline."""
 
 from __future__ import annotations
 
@@ -6,29 +6,23 @@ from pathlib import Path
 
 import typer
 
-from reasonsift.cli.common import out
+from reasonsift.cli.common import user_errors
 
 
 def demo(
     out_dir: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run directory."),
-    n: int = typer.Option(200, "-n", help="Examples per task and variant."),
-    seed: int = typer.Option(0, help="Seed."),
+    n: int = typer.Option(200, "-n", help="Examples per task, format and split written to OUT/data."),
+    eval_n: int = typer.Option(200, help="Greedy-evaluation items per split (test, ood)."),
+    profile_n: int = typer.Option(200, help="Held-out arith items to profile."),
+    seed: int = typer.Option(0, help="Seed of the generated data."),
+    model: str = typer.Option(
+        None, help="Model directory or hub id (default: the built-in tiny-arith model)."
+    ),
 ) -> None:
-    """Run the demo: generate every built-in task, then (as later stages land) pretrain, profile and view."""
-    from rich.table import Table
+    """Generate every built-in task, take the built-in model, evaluate, profile, and write the token viewer."""
+    from reasonsift.demo import DemoConfig, main
 
-    from reasonsift.tasks import get_task, task_names
-
-    table = Table(title="built-in tasks")
-    for col in ("task", "format", "n", "mean trace chars", "example question"):
-        table.add_column(col)
-    for name in task_names():
-        task = get_task(name)
-        for fmt in ("free_form", "multiple_choice"):
-            try:
-                exs = task.generate(n, seed=seed, format=fmt)
-            except NotImplementedError:
-                continue
-            mean = sum(len(e.trace) for e in exs) / len(exs)
-            table.add_row(name, fmt, str(len(exs)), f"{mean:.1f}", exs[0].question[:40])
-    out.print(table)
+    with user_errors():
+        main(
+            DemoConfig(out_dir=str(out_dir), n=n, eval_n=eval_n, profile_n=profile_n, seed=seed, model=model)
+        )
