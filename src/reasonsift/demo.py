@@ -145,9 +145,21 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
 
     out.rule("[bold]3. evaluate (greedy exact match)")
     ev = evaluate_accuracy(model, tok, ["arith"], n=cfg.eval_n, splits=("test", "ood"), seed=cfg.seed)
-    for s in ev.scores:
-        out.print(f"{s.task} {s.split:5s} accuracy {s.accuracy:.3f} ({s.correct}/{s.n})")
     result["eval"] = ev.to_dict()
+    rows = [("this model", ev)]
+    if cfg.model is None:
+        # Do traces matter? The same recipe trained on question -> answer only (no trace), same steps.
+        answer_only = load(str(ensure_builtin_model("tiny-arith-answer", progress=cfg.progress)))
+        ev2 = evaluate_accuracy(*answer_only, ["arith"], n=cfg.eval_n, splits=("test", "ood"), seed=cfg.seed)
+        rows = [("tiny-arith (trained with traces)", ev), ("tiny-arith-answer (answers only)", ev2)]
+        result["eval_answer_only"] = ev2.to_dict()
+    table = Table(show_edge=False)
+    for col in ("model", "arith test (in-distribution)", "arith ood (longer chains)"):
+        table.add_column(col)
+    for label, e in rows:
+        cells = [f"{e.accuracy('arith', s):.3f}" for s in ("test", "ood")]
+        table.add_row(label, *cells)
+    out.print(table)
 
     out.rule("[bold]4. profile")
     data = root / "data" / "arith-free_form-test.jsonl"

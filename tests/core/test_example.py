@@ -26,7 +26,11 @@ def test_valid_record_has_no_problems():
         ({"format": "essay"}, "format", "unknown format"),
         ({"trace": "<think>a"}, "trace", "unbalanced"),
         ({"meta": [1]}, "meta", "expected an object"),
-        ({"format": "multiple_choice", "choices": ["x", "y"], "answer": "C"}, "answer", "not among the choices"),
+        (
+            {"format": "multiple_choice", "choices": ["x", "y"], "answer": "C"},
+            "answer",
+            "not among the choices",
+        ),
         ({"format": "multiple_choice", "choices": ["x"], "answer": "A"}, "choices", "at least 2"),
         ({"choices": "abc"}, "choices", "list of strings"),
     ],
@@ -50,7 +54,9 @@ def test_think_tags():
 
 
 def test_multiple_choice_answer_text_and_roundtrip():
-    ex = Example(id="m", question="q", answer="B", choices=["x", "y", "z"], format="multiple_choice", meta={"k": 1})
+    ex = Example(
+        id="m", question="q", answer="B", choices=["x", "y", "z"], format="multiple_choice", meta={"k": 1}
+    )
     assert ex.answer_index() == 1 and ex.answer_text() == "y"
     assert Example.from_dict(ex.to_dict()) == ex
     assert ex.problems() == []

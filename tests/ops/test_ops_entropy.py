@@ -29,3 +29,22 @@ def test_chunked_stats_match_float64_softmax(chunk_rows, temperature):
     top = logp.topk(4, -1)
     assert torch.equal(st.top_ids, top.indices)
     assert torch.allclose(st.top_logprobs.double(), top.values, atol=1e-5)
+
+
+def test_peaked_masked_and_large_vocab_logits():
+    """Near-deterministic rows (H ~ 0), masked (-inf) entries and a 150k vocabulary: finite, exact, H >= 0."""
+    from reasonsift.ops.entropy import stats_from_logits
+
+    torch.manual_seed(1)
+    z = torch.randn(6, 151_936) * 4
+    z[0, 7] = 80.0  # one token takes all the mass: H ~ 0 and must not go negative
+    z[1, :1000] = float("-inf")  # masked vocabulary entries: p = 0, no nan
+    targets = torch.tensor([7, 5000, 3, 4, 5, 6])
+    st = stats_from_logits(z, targets)
+    zd = z.double()
+    logp = torch.log_softmax(zd, -1)
+    p = logp.exp()
+    ref = -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
+    assert torch.isfinite(st.entropy).all() and (st.entropy >= 0).all()
+    assert torch.allclose(st.entropy.double(), ref, atol=1e-5)
+    assert torch.allclose(st.logprob.double(), logp.gather(-1, targets[:, None]).squeeze(-1), atol=1e-5)

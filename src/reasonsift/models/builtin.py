@@ -24,6 +24,16 @@ RECIPES: dict[str, dict] = {
         "eval_every": 250,  # logging only: greedy evaluation does not touch weights or the RNG
         "eval_n": 100,
     },
+    # The same recipe without traces (question -> answer only): the demo's "do traces matter?" comparison.
+    "tiny-arith-answer": {
+        "name": "tiny-arith-answer",
+        "tasks": ["arith"],
+        "steps": 2000,
+        "seed": 0,
+        "mixture": {"trace": 0.0, "answer": 1.0, "trace_only": 0.0},
+        "eval_every": 500,
+        "eval_n": 100,
+    },
 }
 
 

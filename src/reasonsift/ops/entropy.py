@@ -46,16 +46,23 @@ def stats_from_logits(
     z = logits.float()
     if temperature != 1.0:
         z = z / temperature
-    logp = torch.log_softmax(z, dim=-1)
-    # H = -sum p log p; p * logp is 0 where p underflows to 0 (logp = -inf would give nan), so mask it.
-    p = logp.exp()
-    entropy = -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
+    # Memory: at most two [N, V] fp32 buffers live at once (z and p) plus a bool mask for the rank, so the
+    # chunk costs ~2.25x its fp32 logits. H = logsumexp(z) - sum_j p_j z_j (the same quantity as
+    # -sum p log p); p * z is 0 where p underflows, except 0 * -inf = nan for masked logits, zeroed here.
+    lse = torch.logsumexp(z, dim=-1, keepdim=True)
+    p = (z - lse).exp_()
+    mean_z = p.mul_(z).nan_to_num_(nan=0.0).sum(-1)
+    del p
+    lse = lse.squeeze(-1)
+    entropy = (lse - mean_z).clamp_(min=0.0)
     tgt = targets.long().unsqueeze(-1)
-    lp = logp.gather(-1, tgt).squeeze(-1)
-    rank = (z > z.gather(-1, tgt)).sum(-1)
+    z_t = z.gather(-1, tgt)
+    lp = z_t.squeeze(-1) - lse
+    rank = (z > z_t).sum(-1)
     top_ids = top_lp = None
     if top_k > 0:
-        top_lp, top_ids = logp.topk(min(top_k, logp.shape[-1]), dim=-1)
+        top_z, top_ids = z.topk(min(top_k, z.shape[-1]), dim=-1)
+        top_lp = top_z - lse.unsqueeze(-1)
     return TokenStats(entropy, lp, rank, top_ids, top_lp)
 
 

@@ -62,7 +62,9 @@ def build_payload(data: RunData) -> tuple[dict[str, Any], np.ndarray]:
     fork_tokens = sum(sum(bool(x) for x in m) for m in data.forking.values())
     model = data.manifest.get("model") or data.manifest.get("model_id") or ""
     student = (data.manifest.get("models") or {}).get("student")
-    if not model and isinstance(student, dict):  # the profiler's manifest: {"models": {"student": {"name": ...}}}
+    if not model and isinstance(
+        student, dict
+    ):  # the profiler's manifest: {"models": {"student": {"name": ...}}}
         model = student.get("name", "")
     meta = {
         "run": data.run_dir.resolve().name,
