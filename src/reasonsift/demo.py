@@ -109,6 +109,7 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
     from rich.table import Table
 
     from reasonsift.cli.common import out
+    from reasonsift.cli.profile import summary_table
     from reasonsift.evaluate.accuracy import evaluate_accuracy
     from reasonsift.models import load
     from reasonsift.models.builtin import ensure_builtin_model
@@ -171,8 +172,9 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
         overwrite=True,
         progress=cfg.progress,
     )
-    run_profile(prof, (model, tok))
-    stats = json.loads((root / "profile" / "stats.json").read_text())
+    res = run_profile(prof, (model, tok))
+    out.print(summary_table(res.stats, f"profile of {cfg.profile_n} held-out arith items"))
+    stats = res.stats
     result["profile"] = {k: stats.get(k) for k in ("entropy_trace", "forking_threshold", "forking_share")}
 
     out.rule("[bold]5. viewer")

@@ -59,7 +59,6 @@ def profile(
 ) -> None:
     """Profile a dataset with a student model: entropy per token, forking masks, IFD, information gain."""
     from rich.progress import TextColumn
-    from rich.table import Table
 
     from reasonsift.profile import ProfileConfig, run_profile
 
@@ -91,8 +90,15 @@ def profile(
                 bar.update(task, advance=n_seq, tps=state["tokens"] / elapsed)
 
             res = run_profile(cfg, examples=examples, on_progress=on_progress)
-    s = res.stats
-    table = Table(title=f"profile: {out_dir}")
+    out.print(summary_table(res.stats, f"profile: {out_dir}"))
+    console.print(f"wrote {out_dir}")
+
+
+def summary_table(s: dict, title: str):
+    """The end-of-run summary of a profile's ``stats.json`` as a rich table (also used by the demo)."""
+    from rich.table import Table
+
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     ent = s.get("entropy", {})
@@ -127,5 +133,4 @@ def profile(
         rows.append(("forking overlap with compare model", f"{s['compare']['overlap_dataset_pool']:.1%}"))
     for r in rows:
         table.add_row(*r)
-    out.print(table)
-    console.print(f"wrote {out_dir}")
+    return table
