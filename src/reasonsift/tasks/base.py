@@ -39,7 +39,31 @@ class TraceCheck:
     reason: str = ""
 
 
-class Task(ABC):
+def letter_score(example: Example, response: str) -> float:
+    """1.0 when ``response`` names the correct option letter of a multiple-choice example (``B``, ``b)``)."""
+    return float(response.strip().upper().rstrip(").") == example.answer)
+
+
+class ItemSource:
+    """Anything that builds item ``i`` with :meth:`example`; gives :meth:`generate` for a range of indices."""
+
+    def generate(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        split: str = "train",
+        difficulty: int | None = None,
+        format: str = "free_form",
+        start: int = 0,
+    ) -> list[Example]:
+        return [
+            self.example(i, seed=seed, split=split, difficulty=difficulty, format=format)  # type: ignore[attr-defined]
+            for i in range(start, start + n)
+        ]
+
+
+class Task(ItemSource, ABC):
     """A built-in reasoning task. Subclasses implement :meth:`make`, :meth:`verify` and :meth:`validate_trace`."""
 
     name: ClassVar[str]
@@ -147,23 +171,8 @@ class Task(ABC):
             )
         return TraceCheck(True)
 
-    def generate(
-        self,
-        n: int,
-        *,
-        seed: int = 0,
-        split: str = "train",
-        difficulty: int | None = None,
-        format: str = "free_form",
-        start: int = 0,
-    ) -> list[Example]:
-        return [
-            self.example(i, seed=seed, split=split, difficulty=difficulty, format=format)
-            for i in range(start, start + n)
-        ]
-
     def score(self, example: Example, response: str) -> float:
         """1.0 if ``response`` answers ``example`` correctly, else 0.0 (letters for multiple choice)."""
         if example.format == "multiple_choice":
-            return float(response.strip().upper().rstrip(").") == example.answer)
+            return letter_score(example, response)
         return float(self.verify(example, response))

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from reasonsift.data.example import LETTERS, Example
-from reasonsift.tasks.base import TraceCheck
+from reasonsift.tasks.base import ItemSource, TraceCheck, letter_score
 
 GYM_SPLITS = ("train", "test")
 DEFAULT_SIZE = 10_000  # virtual size; a few datasets precompute all items, so keep it moderate
@@ -35,7 +35,7 @@ def gym_dataset_names() -> list[str]:
     return sorted(_require_gym().factory.DATASETS)
 
 
-class GymTask:
+class GymTask(ItemSource):
     """A Task-like source over one reasoning-gym dataset (same ``example``/``generate``/``score`` API)."""
 
     default_difficulty = None
@@ -129,21 +129,6 @@ class GymTask:
         ex.meta["answer_text"] = answer
         return ex
 
-    def generate(
-        self,
-        n: int,
-        *,
-        seed: int = 0,
-        split: str = "train",
-        difficulty: int | None = None,
-        format: str = "free_form",
-        start: int = 0,
-    ) -> list[Example]:
-        return [
-            self.example(i, seed=seed, split=split, difficulty=difficulty, format=format)
-            for i in range(start, start + n)
-        ]
-
     def distractors(self, rng: random.Random, entry: dict, index: int, gseed: int, k: int) -> list[str]:
         """Answers of other items of the same dataset that score below 1 here: right type, wrong value."""
         ds = self._dataset(gseed, self.size)
@@ -167,7 +152,7 @@ class GymTask:
 
     def score(self, example: Example, response: str) -> float:
         if example.format == "multiple_choice":
-            return float(response.strip().upper().rstrip(").") == example.answer)
+            return letter_score(example, response)
         return self.score_free(example, response)
 
     def validate_trace(self, example: Example, trace: str) -> TraceCheck:
