@@ -49,6 +49,8 @@ def stats_from_logits(
     # Memory: at most two [N, V] fp32 buffers live at once (z and p) plus a bool mask for the rank, so the
     # chunk costs ~2.25x its fp32 logits. H = logsumexp(z) - sum_j p_j z_j (the same quantity as
     # -sum p log p); p * z is 0 where p underflows, except 0 * -inf = nan for masked logits, zeroed here.
+    # (A batched-matmul dot product is 7x faster on CPU but its fp32 accumulation over 150k terms is off by
+    # ~2e-3 nats; torch's sum is accurate to 1e-5 — tested against float64.)
     lse = torch.logsumexp(z, dim=-1, keepdim=True)
     p = (z - lse).exp_()
     mean_z = p.mul_(z).nan_to_num_(nan=0.0).sum(-1)
@@ -58,7 +60,7 @@ def stats_from_logits(
     tgt = targets.long().unsqueeze(-1)
     z_t = z.gather(-1, tgt)
     lp = z_t.squeeze(-1) - lse
-    rank = (z > z_t).sum(-1)
+    rank = torch.gt(z, z_t).sum(-1, dtype=torch.int64)
     top_ids = top_lp = None
     if top_k > 0:
         top_z, top_ids = z.topk(min(top_k, z.shape[-1]), dim=-1)
