@@ -23,6 +23,7 @@ def profile(
     ),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:1, mps."),
     trust_remote_code: bool = typer.Option(False, help="Run the model repository's own code (off: unsafe)."),
+    allow_pickle: bool = typer.Option(False, help="Accept pickle (.bin) weights (unsafe: code execution)."),
     template: Path = typer.Option(None, help="Jinja chat template file overriding the tokenizer's."),
     no_template: bool = typer.Option(False, help="Render raw text: question, newline, completion."),
     segmenter: str = typer.Option("auto", help="Trace step segmenter: auto, newline, semicolon, markers."),
@@ -65,7 +66,7 @@ def profile(
     with user_errors():
         cfg = ProfileConfig(
             data=str(data), model=model, out_dir=str(out_dir), revision=revision, dtype=dtype, device=device,
-            trust_remote_code=trust_remote_code, template=str(template) if template else None,
+            trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, template=str(template) if template else None,
             no_template=no_template, segmenter=segmenter, temperature=temperature, top_k=top_k, rho=rho,
             pool=pool, quantile=quantile, threshold=threshold, ifd=ifd, infogain=infogain,
             ig_whole_sequence=ig_whole_sequence, ig_max_steps=ig_max_steps, posthoc_ppl0=posthoc_ppl0,

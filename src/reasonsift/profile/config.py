@@ -12,7 +12,7 @@ OVERFLOW = ("reject", "truncate-left")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 # Options that change no output number: a resumed run may change them freely.
-RUNTIME_ONLY = ("resume", "overwrite", "compile", "device", "progress")
+RUNTIME_ONLY = ("resume", "overwrite", "compile", "device", "progress", "allow_pickle", "trust_remote_code")
 
 
 @dataclass
@@ -24,6 +24,7 @@ class ProfileConfig:
     dtype: str = "auto"  # auto = bfloat16 on GPU, float32 on CPU
     device: str = "auto"
     trust_remote_code: bool = False  # off by default: running a repository's code is opt-in
+    allow_pickle: bool = False  # off by default: unpickling a .bin checkpoint can execute arbitrary code
     template: str | None = None  # jinja file overriding the tokenizer's chat template
     no_template: bool = False  # raw text: question + "\n" + completion
     segmenter: str = "auto"  # how the trace is split into steps (reasonsift.data.segment)

@@ -58,6 +58,7 @@ def _load(name: str, cfg: ProfileConfig) -> ModelPair:
         dtype=cfg.dtype,
         device=cfg.device,
         trust_remote_code=cfg.trust_remote_code,
+        allow_pickle=cfg.allow_pickle,
     )
 
 
