@@ -70,3 +70,24 @@ def test_configured_items_verify_through_the_plain_task():
     assert ex.meta["gym_config"]["min_digits"] == 4
     plain = get_task("gym:chain_sum")
     assert plain.verify(ex, ex.answer) and not plain.verify(ex, ex.answer + "0")
+
+
+def test_hanging_gym_verifier_scores_zero_within_its_timeout(monkeypatch):
+    """Third-party scoring of model output runs in a child process that is killed at the deadline."""
+    import time
+
+    task = get_task("gym:basic_arithmetic")
+    ex = task.generate(1, seed=0)[0]
+    ds = task._source(ex)
+
+    def hang(answer, entry):
+        while True:
+            pass
+
+    monkeypatch.setattr(ds, "score_answer", hang)
+    monkeypatch.setattr(task, "verify_timeout", 0.5)
+    t = time.perf_counter()
+    assert task.score(ex, ex.answer) == 0.0
+    assert time.perf_counter() - t < 5
+    monkeypatch.undo()
+    assert task.score(ex, ex.answer) == 1.0

@@ -18,6 +18,7 @@ from typing import Any
 
 from reasonsift.data.example import LETTERS, Example
 from reasonsift.tasks.base import ItemSource, TraceCheck, letter_score
+from reasonsift.utils.timeout import VerifierTimeout, call_with_timeout
 
 GYM_SPLITS = ("train", "test")
 DEFAULT_SIZE = 10_000  # virtual size; a few datasets precompute all items, so keep it moderate
@@ -40,6 +41,7 @@ class GymTask(ItemSource):
 
     default_difficulty = None
     max_difficulty = None
+    verify_timeout = 5.0  # seconds per score_answer call
 
     def __init__(self, dataset: str, *, size: int = DEFAULT_SIZE, **config: Any) -> None:
         if dataset not in gym_dataset_names():
@@ -147,8 +149,16 @@ class GymTask(ItemSource):
         return self.score_free(example, response) >= 1.0
 
     def score_free(self, example: Example, response: str) -> float:
-        """The dataset's own ``score_answer`` (may give partial credit)."""
-        return float(self._source(example).score_answer(response, self.entry(example)))
+        """The dataset's own ``score_answer`` (may give partial credit), in a child process killed after
+        ``verify_timeout`` seconds: third-party parsing of model output must not hang an evaluation. A
+        verifier that times out or crashes scores 0.0."""
+        try:
+            score = call_with_timeout(
+                self._source(example).score_answer, response, self.entry(example), timeout=self.verify_timeout
+            )
+        except (VerifierTimeout, RuntimeError):
+            return 0.0
+        return float(score)
 
     def score(self, example: Example, response: str) -> float:
         if example.format == "multiple_choice":
