@@ -129,7 +129,11 @@ def summary_table(s: dict, title: str):
     if s["r_ifd"].get("n"):
         rows.append(("r-IFD mean", f"{s['r_ifd']['mean']:.3f}"))
     if s["info_gain"].get("n"):
-        rows.append(("InfoGain mean (post-hoc)", f"{s['info_gain']['mean']:.4f} ({s['posthoc']})"))
+        # InfoGain is in perplexity units (2506.02126) and heavy-tailed: show its median, and the mean NLL gain.
+        ig_total = s.get("ig_total", {}).get("mean", float("nan"))
+        rows.append(("InfoGain median (PPL units)", f"{s['info_gain']['median']:.4g}"))
+        rows.append(("answer NLL gain of the steps, mean (nats)", f"{ig_total:.3f}"))
+        rows.append(("post-hoc rationalisations", str(s["posthoc"])))
     if "compare" in s:
         rows.append(("forking overlap with compare model", f"{s['compare']['overlap_dataset_pool']:.1%}"))
     for r in rows:
