@@ -8,16 +8,11 @@ from collections.abc import Iterator
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 
-console = Console(stderr=True)
+from reasonsift.utils.progress import console
+from reasonsift.utils.progress import progress as _progress
+
 out = Console()
 
 
@@ -38,15 +33,4 @@ def user_errors() -> Iterator[None]:
 
 def progress(**kw) -> Progress:
     """A rich progress bar with count, elapsed and remaining time (extra columns via ``extra=``)."""
-    extra = kw.pop("extra", ())
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        *extra,
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-        **kw,
-    )
+    return _progress(*kw.pop("extra", ()), transient=False, **kw)

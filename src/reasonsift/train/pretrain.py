@@ -16,14 +16,7 @@ from typing import Any
 
 import torch
 import transformers
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TextColumn
 from transformers import get_cosine_schedule_with_warmup
 
 from reasonsift.models.card import model_card
@@ -33,6 +26,7 @@ from reasonsift.tasks import get_task
 from reasonsift.train.checkpoint import checkpoint_dirs, load_checkpoint, save_checkpoint
 from reasonsift.train.mixture import batch_documents, chain_hash, check_mixture
 from reasonsift.utils.io import atomic_write_text
+from reasonsift.utils.progress import progress
 
 RECORD_FILE = "reasonsift_pretrain.json"
 LOG_FILE = "train_log.jsonl"
@@ -142,14 +136,10 @@ def _optimizer(model: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.Optim
 
 
 def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]pretrain"),
-        BarColumn(),
-        MofNCompleteColumn(),
+    return progress(
         TextColumn("loss {task.fields[loss]:.3f}"),
         TextColumn("{task.fields[tps]:,.0f} tok/s"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
+        description="pretrain",
         disable=not enabled,
     )
 
