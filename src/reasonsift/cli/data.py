@@ -23,6 +23,22 @@ def _print_problems(problems) -> None:
         console.print(str(p), highlight=False, markup=False, soft_wrap=True)
 
 
+def _read_all(inp: str, from_: str, map_: str | None, split: str, status: str):
+    """Read every record with rejects kept (``on_error="skip"``); a whole-file problem prints and exits 1."""
+    from reasonsift.data.errors import DataError
+    from reasonsift.data.fieldmap import parse_field_map
+    from reasonsift.data.io import read_examples
+
+    try:
+        with console.status(status):
+            return read_examples(
+                inp, fmt=from_, field_map=parse_field_map(map_), on_error="skip", split=split
+            )
+    except DataError as e:
+        _print_problems(e.problems)
+        raise typer.Exit(1) from None
+
+
 @app.command("convert")
 def convert(
     inp: str = typer.Argument(
@@ -87,19 +103,8 @@ def validate(
     split: str = typer.Option("train", "--split", help=_SPLIT_HELP),
 ) -> None:
     """List every problem as path:line: field: message; exit 1 if there is any."""
-    from reasonsift.data.errors import DataError
-    from reasonsift.data.fieldmap import parse_field_map
-    from reasonsift.data.io import read_examples
-
     with user_errors():
-        try:
-            with console.status(f"validating {inp}"):
-                r = read_examples(
-                    inp, fmt=from_, field_map=parse_field_map(map_), on_error="skip", split=split
-                )
-        except DataError as e:
-            _print_problems(e.problems)
-            raise typer.Exit(1) from None
+        r = _read_all(inp, from_, map_, split, f"validating {inp}")
     _print_problems(r.problems)
     status = "ok" if not r.rejects else f"{len(r.problems)} problem(s)"
     out.print(
@@ -131,21 +136,11 @@ def stats(
     from rich.table import Table
 
     from reasonsift.data import stats as st
-    from reasonsift.data.errors import DataError
-    from reasonsift.data.fieldmap import parse_field_map
-    from reasonsift.data.io import read_examples
 
     with user_errors():
         if batch_size < 1:
             raise ValueError(f"--batch-size: expected >= 1, got {batch_size}")
-        try:
-            with console.status(f"reading {inp}"):
-                r = read_examples(
-                    inp, fmt=from_, field_map=parse_field_map(map_), on_error="skip", split=split
-                )
-        except DataError as e:
-            _print_problems(e.problems)
-            raise typer.Exit(1) from None
+        r = _read_all(inp, from_, map_, split, f"reading {inp}")
         exs = r.examples
         if tokenizer is None:
             unit, lengths = "chars", [len(ex.trace) for ex in exs]
