@@ -180,7 +180,7 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
     res = run_profile(prof, (model, tok))
     out.print(summary_table(res.stats, f"profile of {cfg.profile_n} held-out arith items"))
     stats = res.stats
-    result["profile"] = {k: stats.get(k) for k in ("entropy_trace", "forking_threshold", "forking_share")}
+    result["profile"] = {k: stats.get(k) for k in ("entropy_trace", "tau", "forking_share")}
 
     out.rule("[bold]5. viewer")
     report = render_viewer(root / "profile", root / "report.html")

@@ -87,7 +87,7 @@ def test_dataset_pool_and_outputs(base):
     stats = json.loads((res.out_dir / "stats.json").read_text())
     allh = torch.tensor(np.concatenate(df.entropy.to_list()), dtype=torch.float64)
     tau = float(torch.quantile(allh, 0.8))
-    assert stats["forking_threshold"] == pytest.approx(tau)
+    assert stats["tau"]["dataset"] == pytest.approx(tau)
     fk = pd.read_parquet(res.out_dir / "forking.parquet")
     assert list(fk.id) == list(df.id)  # input order
     for h, f in zip(df.entropy, fk.forking, strict=True):

@@ -31,14 +31,21 @@ def profile(
     top_k: int = typer.Option(5, help="Alternatives stored per token for the viewer (0 = none)."),
     rho: float = typer.Option(0.2, help="Forking share: keep tokens with H >= the (1 - rho) quantile."),
     pool: str = typer.Option("dataset", help="Pool of the `forking` mask: dataset, batch or sequence."),
+    pool_batch_size: int = typer.Option(8, help="Examples per `batch` pool (seeded shuffle, as a trainer)."),
+    seed: int = typer.Option(0, help="Seed of the `batch` pool's shuffle."),
     quantile: str = typer.Option("linear", help="Quantile interpolation for tau: linear or higher."),
     threshold: float = typer.Option(None, help="Also write a fixed-threshold mask (H >= THRESHOLD nats)."),
     ifd: bool = typer.Option(True, help="Compute IFD and r-IFD (4 extra passes per example)."),
+    ifd_target: str = typer.Option(
+        "completion", help="IFD's A: completion (<think>trace</think>answer) or answer."
+    ),
     infogain: bool = typer.Option(True, help="Compute information gain per step (n + 1 passes)."),
     ig_whole_sequence: bool = typer.Option(
         False, help="InfoGain over the whole sequence (2506.02126's code)."
     ),
-    ig_max_steps: int = typer.Option(64, help="Group traces with more steps into this many for InfoGain."),
+    ig_max_steps: int = typer.Option(
+        None, help="Group longer traces into this many steps (default: every step)."
+    ),
     posthoc_ppl0: float = typer.Option(1.5, help="Post-hoc flag: answer PPL before any step below this..."),
     posthoc_gain: float = typer.Option(0.05, help="...and total NLL gain of the steps below this (nats)."),
     scorer_model: str = typer.Option(
@@ -68,7 +75,8 @@ def profile(
             data=str(data), model=model, out_dir=str(out_dir), revision=revision, dtype=dtype, device=device,
             trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, template=str(template) if template else None,
             no_template=no_template, segmenter=segmenter, temperature=temperature, top_k=top_k, rho=rho,
-            pool=pool, quantile=quantile, threshold=threshold, ifd=ifd, infogain=infogain,
+            pool=pool, pool_batch_size=pool_batch_size, seed=seed, quantile=quantile, threshold=threshold,
+            ifd=ifd, ifd_target=ifd_target, infogain=infogain,
             ig_whole_sequence=ig_whole_sequence, ig_max_steps=ig_max_steps, posthoc_ppl0=posthoc_ppl0,
             posthoc_gain=posthoc_gain, scorer_model=scorer_model, compare_model=compare_model,
             batch_size=batch_size, max_tokens_per_batch=max_tokens_per_batch, chunk_rows=chunk_rows,
@@ -118,9 +126,13 @@ def summary_table(s: dict, title: str):
             "share H < 0.01 (trace)",
             f"{s.get('entropy_trace', {}).get('frac_H_below_0_01', float('nan')):.1%}",
         ),
-        (f"forking tau ({s['forking_pool']} pool, rho={s['rho']})", f"{s['forking_threshold']:.4f}"),
+        ("forking tau, dataset pool", _num(s["tau"]["dataset"], ".4f")),
         (
-            "forking share in trace / answer",
+            "forking tau, batch / sequence pools (median)",
+            f"{_num(s['tau']['batch'].get('median'), '.4f')} / {_num(s['tau']['sequence'].get('median'), '.4f')}",
+        ),
+        (
+            f"forking share in trace / answer ({s['forking_pool']} pool, rho={s['rho']})",
             f"{s['forking_share']['trace']:.1%} / {s['forking_share']['answer']:.1%}",
         ),
     ]
@@ -136,6 +148,18 @@ def summary_table(s: dict, title: str):
         rows.append(("post-hoc rationalisations", str(s["posthoc"])))
     if "compare" in s:
         rows.append(("forking overlap with compare model", f"{s['compare']['overlap_dataset_pool']:.1%}"))
+    nulls = {m: sum(v.values()) for m, v in s.get("null_metrics", {}).items()}
+    if any(nulls.values()):
+        rows.append(
+            (
+                "null (question cut / over context): IFD, r-IFD, InfoGain",
+                " / ".join(str(nulls[m]) for m in ("ifd", "r_ifd", "info_gain")),
+            )
+        )
     for r in rows:
         table.add_row(*r)
     return table
+
+
+def _num(x, fmt: str) -> str:
+    return "n/a" if x is None else format(x, fmt)

@@ -133,3 +133,20 @@ def backbone(model: nn.Module) -> nn.Module:
 def final_logit_softcap(model: nn.Module) -> float | None:
     cfg = getattr(model, "config", None)
     return getattr(cfg, "final_logit_softcapping", None) if cfg is not None else None
+
+
+def logprob_from_logits(
+    logits: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """``log p(target)`` only, from one chunk of logits: one ``logsumexp`` and a gather (IFD and information
+    gain need nothing else, and this is ~2-3x cheaper than :func:`stats_from_logits` over a 150k vocabulary).
+
+    Args:
+        logits: ``[N, V]`` any float dtype; upcast to float32 here.
+        targets: ``[N]`` int64 target ids.
+    Returns: ``[N]`` float32.
+    """
+    z = logits.float()
+    if temperature != 1.0:
+        z = z / temperature
+    return z.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1) - torch.logsumexp(z, dim=-1)

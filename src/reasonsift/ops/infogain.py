@@ -2,6 +2,8 @@
 
 A fixed scorer gives ``nll[i]`` = mean NLL of the answer tokens given q and the first i steps, i = 0..n,
 and PPL_i = exp(nll[i]). InfoGain = sum_{i=1..n} (PPL_{i-1} - PPL_i) / (n + 1) (the paper's normalisation).
+The sum telescopes to PPL_0 - PPL_n, so scoring only some prefixes (steps grouped) gives the same InfoGain as
+long as the first and last are scored and n is the true number of steps.
 """
 
 from __future__ import annotations
@@ -24,15 +26,23 @@ class InfoGain:
     ppl0: float
 
 
-def info_gain(nll: list[float]) -> InfoGain:
-    """Per-step NLL gains, total gain and InfoGain from ``nll`` of length ``n + 1`` (n steps)."""
+def info_gain(nll: list[float], n_steps: int | None = None) -> InfoGain:
+    """Per-step NLL gains, total gain and InfoGain from ``nll`` of length ``g + 1``.
+
+    ``nll[0]`` is the score with no step and ``nll[-1]`` with all of them; in between, one value per step
+    (``g == n``) or per group of steps. ``n_steps`` is the true number of steps n (default ``g``): InfoGain
+    divides by ``n + 1`` whatever the grouping.
+    """
     if not nll:
         raise ValueError("nll: need at least the no-step score nll[0]")
-    n = len(nll) - 1
-    gains = [nll[i - 1] - nll[i] for i in range(1, n + 1)]
+    g = len(nll) - 1
+    n = g if n_steps is None else n_steps
+    if n < g:
+        raise ValueError(f"n_steps: {n} steps cannot give {g} groups")
+    gains = [nll[i - 1] - nll[i] for i in range(1, g + 1)]
     ppl = [math.exp(x) for x in nll]
-    ig = sum(ppl[i - 1] - ppl[i] for i in range(1, n + 1)) / (n + 1)
-    return InfoGain(gains, nll[0] - nll[n], ig, ppl[0])
+    ig = sum(ppl[i - 1] - ppl[i] for i in range(1, g + 1)) / (n + 1)
+    return InfoGain(gains, nll[0] - nll[g], ig, ppl[0])
 
 
 def is_posthoc(

@@ -95,3 +95,12 @@ def forking_mask(
         ]
         return torch.stack(rows) if rows else valid.clone()
     raise ValueError(f"pool: expected 'batch' or 'sequence' here (dataset pools are two-pass), got {pool!r}")
+
+
+def shuffled_batches(n: int, batch_size: int, seed: int) -> list[list[int]]:
+    """Indices ``0..n-1`` in a seeded random order, cut into consecutive batches of ``batch_size`` (the last may
+    be smaller): how a trainer's shuffling data loader groups examples, and so the ``batch`` forking pool."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    return [perm[i : i + batch_size] for i in range(0, n, batch_size)]

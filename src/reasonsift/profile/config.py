@@ -9,6 +9,9 @@ from reasonsift.ops.infogain import DEFAULT_POSTHOC_GAIN, DEFAULT_POSTHOC_PPL0
 from reasonsift.ops.masks import DEFAULT_RHO, INTERPOLATIONS, POOLS, check_rho
 
 OVERFLOW = ("reject", "truncate-left")
+# What IFD's "A" is (CLAIMS.md C7): the whole completion <think>trace</think>answer (Selective Reflection-Tuning's
+# code scores the whole response; Cherry LLM too, after a "### Response:" prefix), or the final answer tokens only.
+IFD_TARGETS = ("completion", "answer")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 # Options that change no output number: a resumed run may change them freely.
@@ -32,12 +35,19 @@ class ProfileConfig:
     top_k: int = 5  # alternatives stored per token for the viewer
     rho: float = DEFAULT_RHO
     pool: str = "dataset"  # the pool whose mask goes into forking.parquet's `forking` column
+    # The `batch` pool: examples shuffled with `seed` into batches of this many, as a trainer's data loader
+    # would (8 = TRL's per_device_train_batch_size default); tau is computed over each batch's tokens.
+    pool_batch_size: int = 8
+    seed: int = 0
     quantile: str = "linear"  # torch.quantile interpolation used for tau
     threshold: float | None = None  # also write a fixed-threshold mask `forking_fixed`
     ifd: bool = True
+    ifd_target: str = "completion"
     infogain: bool = True
     ig_whole_sequence: bool = False  # 2506.02126's code: PPL over the whole sequence, not the answer tokens
-    ig_max_steps: int = 64  # steps beyond this are merged into the last scored prefix (cost is n+1 passes)
+    # None: one prefix per step (the paper). N: group longer traces into N contiguous groups (fewer, coarser
+    # ig_nll values); info_gain is unchanged by grouping, since sum_i (PPL_{i-1} - PPL_i) telescopes.
+    ig_max_steps: int | None = None
     posthoc_ppl0: float = DEFAULT_POSTHOC_PPL0
     posthoc_gain: float = DEFAULT_POSTHOC_GAIN
     scorer_model: str | None = None  # fixed scorer for IFD / information gain (2506.02126); default: student
@@ -69,15 +79,21 @@ class ProfileConfig:
             raise ValueError(f"dtype: expected one of {DTYPES}, got {self.dtype!r}")
         if not (self.temperature > 0 and math.isfinite(self.temperature)):
             raise ValueError(f"temperature: expected > 0, got {self.temperature}")
-        for name in ("batch_size", "max_tokens_per_batch", "shard_size", "ig_max_steps"):
+        if self.ifd_target not in IFD_TARGETS:
+            raise ValueError(f"ifd_target: expected one of {IFD_TARGETS}, got {self.ifd_target!r}")
+        for name in ("batch_size", "max_tokens_per_batch", "shard_size", "pool_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if self.top_k < 0:
             raise ValueError(f"top_k: expected >= 0, got {self.top_k}")
-        for name in ("chunk_rows", "max_length", "limit"):
+        for name in ("chunk_rows", "limit", "ig_max_steps"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name}: expected >= 1, got {v}")
+        if self.max_length is not None and self.max_length < 2:
+            raise ValueError(
+                f"max_length: expected >= 2 (a prompt token and a scored token), got {self.max_length}"
+            )
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ValueError(f"threshold: expected a finite number, got {self.threshold}")
         if self.template and self.no_template:

@@ -20,16 +20,6 @@ from reasonsift.profile.shard import Context, profile_shard
 from reasonsift.profile.summary import finalize
 from reasonsift.profile.writer import RunDir
 
-_COUNTERS = (
-    "n_examples",
-    "n_rows",
-    "n_rejected",
-    "n_truncated",
-    "n_aux_over_context",
-    "tokens",
-    "padded_tokens",
-)
-_COUNTERS += ("scored_tokens",)
 # Tokenizers report a huge sentinel (1e30) when they have no limit.
 _NO_LIMIT = 10**8
 
@@ -121,6 +111,7 @@ def run_profile(
         examples = list(read_examples(cfg.data).examples)
     if cfg.limit:
         examples = examples[: cfg.limit]
+    _check_ids(examples)
     student, tok = model if model is not None else _load(cfg.model, cfg)
     scorer_pair = scorer_model or (_load(cfg.scorer_model, cfg) if cfg.scorer_model else None)
     compare_pair = compare_model or (_load(cfg.compare_model, cfg) if cfg.compare_model else None)
@@ -160,14 +151,19 @@ def run_profile(
             on_shard(i)
     elapsed = time.perf_counter() - t0
 
-    counters = dict.fromkeys(_COUNTERS, 0)
+    counters: dict = {}
     rejects_text = []
     for i in range(n_shards):
         info = run.done_info(i)
-        for k in _COUNTERS:
-            counters[k] += info.get(k, 0)
+        for k, v in info.items():
+            if k not in ("shard", "first_index"):
+                counters[k] = counters.get(k, 0) + v
         rejects_text.append(run.shard_rejects(i).read_text())
     (run.root / "rejects.jsonl").write_text("".join(rejects_text))
+    if cfg.infogain:
+        counters["ig_method"] = (
+            "separate passes" if cfg.ig_whole_sequence or not ctx.ig_cache else "kv-cache prefixes"
+        )
     counters["elapsed_s"] = elapsed
     counters["tokens_per_s"] = new_tokens / elapsed if elapsed > 0 else 0.0
     stats = finalize(run, cfg, counters)
@@ -178,4 +174,20 @@ def run_profile(
     if compare_pair:
         models["compare"] = model_identity(compare_pair[0], cfg.compare_model or "", None)
     run.write_json("manifest.json", build_manifest(cfg.to_dict(), models, cfg.data or None))
-    return RunResult(run.root, stats, counters["n_rows"], counters["n_rejected"])
+    if examples and not counters.get("n_rows"):
+        raise ValueError(
+            f"data: all {len(examples)} examples were rejected, nothing was profiled; "
+            f"see {run.root / 'rejects.jsonl'}"
+        )
+    return RunResult(run.root, stats, counters.get("n_rows", 0), counters.get("n_rejected", 0))
+
+
+def _check_ids(examples: list[Example]) -> None:
+    """Profile rows are keyed by id (forking.parquet, select, the viewer): ids must be unique."""
+    seen: set[str] = set()
+    for i, ex in enumerate(examples):
+        if ex.id in seen:
+            raise ValueError(
+                f"id: {ex.id!r} (example {i}) is not unique; every profiled example needs its own id"
+            )
+        seen.add(ex.id)

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from reasonsift.data.example import Example
 from reasonsift.data.render import THINK_CLOSE, THINK_OPEN, completion_text, prompt_text
 from reasonsift.ops.ifd import REVERSE_PROMPT
-
-TRACE, ANSWER, OTHER = 0, 1, 2
+from reasonsift.profile.schema import ANSWER, OTHER, TRACE  # noqa: F401 (segment codes, re-exported)
 
 
 @dataclass
@@ -84,14 +83,25 @@ class Renderer:
         ids = list(self.tok(text, add_special_tokens=special)["input_ids"])
         return ids, offsets_by_decode(self.tok, ids)
 
-    def encode_plain(self, text: str) -> tuple[list[int], bool]:
-        """``text`` alone, with no template (Cherry LLM's s(A); r-IFD's PPL(Q)): ids with a BOS first when the
-        tokenizer has one. Scoring starts at position 1, so without a BOS the first text token is not scored;
-        the second value says so (callers then drop that token from the conditional score as well).
+    def plain(self, text: str, span: tuple[int, int] | None = None) -> tuple[list[int], list[int], bool]:
+        """``text`` alone, with no template (Cherry LLM's s(A); r-IFD's PPL(Q)), a BOS first when the tokenizer
+        has one. Returns the ids, the scorable positions (``>= 1``) of the tokens whose first character lies in
+        ``span`` (default: all of ``text``), and whether a token in ``span`` sat at position 0 and so could not
+        be scored (no BOS; callers then drop that token from the conditional score as well).
         """
-        ids = list(self.tok(text, add_special_tokens=False)["input_ids"])
+        lo, hi = span if span is not None else (0, len(text))
+        if self.fast:
+            enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
+            ids, offs = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+        else:
+            ids = list(self.tok(text, add_special_tokens=False)["input_ids"])
+            offs = offsets_by_decode(self.tok, ids)
         bos = getattr(self.tok, "bos_token_id", None)
-        return ([bos, *ids], False) if bos is not None else (ids, True)
+        shift = 1 if bos is not None else 0
+        if bos is not None:
+            ids = [bos, *ids]
+        inside = [i + shift for i, (s, e) in enumerate(offs) if e > s and lo <= s < hi]
+        return ids, [p for p in inside if p >= 1], bool(inside) and inside[0] == 0
 
     # -- sequences -------------------------------------------------------------------------------
     def render(

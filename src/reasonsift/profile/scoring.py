@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from reasonsift.ops.entropy import backbone, chunked_token_stats, final_logit_softcap, stats_from_logits
+from reasonsift.ops.entropy import (
+    _apply_head,
+    backbone,
+    chunked_token_stats,
+    default_chunk_rows,
+    final_logit_softcap,
+    logprob_from_logits,
+    stats_from_logits,
+)
 
 
 @dataclass
@@ -77,8 +85,26 @@ class Scorer:
             self.stats_fn = torch.compile(stats_from_logits, dynamic=True)
         self.device = next(model.parameters()).device
 
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """``[N, d]`` final hidden states -> ``[N, V]`` logits exactly as the model's forward computes them."""
+        return _apply_head(self.head, hidden, self.softcap)
+
+    def target_logprobs(
+        self, hidden: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """``[N]`` log p(target) for ``[N, d]`` hidden states, the head over row chunks; no other statistic."""
+        vocab = getattr(self.head, "out_features", None) or self.head.weight.shape[0]
+        rows = self.chunk_rows or default_chunk_rows(vocab)
+        parts = [
+            logprob_from_logits(self.logits(hidden[s : s + rows]), targets[s : s + rows], temperature)
+            for s in range(0, hidden.shape[0], rows)
+        ]
+        return torch.cat(parts) if parts else hidden.new_zeros(0, dtype=torch.float32)
+
     @torch.inference_mode()
-    def forward_batch(self, reqs: list[Request], temperature: float, top_k: int) -> list[Scores]:
+    def forward_batch(
+        self, reqs: list[Request], temperature: float, top_k: int, logprob_only: bool = False
+    ) -> list[Scores]:
         for r in reqs:
             if r.score_start < 1 or r.score_start > len(r.input_ids):
                 raise ValueError(f"score_start: expected 1..{len(r.input_ids)}, got {r.score_start}")
@@ -98,6 +124,9 @@ class Scorer:
         out = self.body(input_ids=ids, attention_mask=att, use_cache=False)
         hidden = out[0] if isinstance(out, tuple) else out.last_hidden_state
         r_idx, c_idx = torch.cat(rows).to(self.device), torch.cat(cols).to(self.device)
+        if logprob_only:
+            lp = self.target_logprobs(hidden[r_idx, c_idx], torch.cat(targets).to(self.device), temperature)
+            return _split(reqs, lp.float().cpu().numpy())
         st = chunked_token_stats(
             hidden[r_idx, c_idx],
             self.head,
@@ -137,15 +166,19 @@ class Scorer:
         batch_size: int = 16,
         max_tokens_per_batch: int = 16384,
         on_batch: Callable[[int, int], None] | None = None,
+        logprob_only: bool = False,
     ) -> ScoreRun:
-        """Score every request; results in input order. ``on_batch(n_requests, n_tokens)`` after each pass."""
+        """Score every request; results in input order. ``on_batch(n_requests, n_tokens)`` after each pass.
+        ``logprob_only``: only ``Scores.logprob`` is filled (entropy and rank are empty arrays)."""
         lengths = [len(r.input_ids) for r in reqs]
         batches = make_batches(lengths, batch_size, max_tokens_per_batch)
         scores: list[Scores | None] = [None] * len(reqs)
         run = ScoreRun([], batches)
         for batch in batches:
             for i, sc in zip(
-                batch, self.forward_batch([reqs[i] for i in batch], temperature, top_k), strict=True
+                batch,
+                self.forward_batch([reqs[i] for i in batch], temperature, top_k, logprob_only),
+                strict=True,
             ):
                 scores[i] = sc
             real = sum(lengths[i] for i in batch)
@@ -155,3 +188,14 @@ class Scorer:
                 on_batch(len(batch), real)
         run.scores = scores  # type: ignore[assignment]
         return run
+
+
+def _split(reqs: list[Request], lp: np.ndarray) -> list[Scores]:
+    """Per-request ``Scores`` holding log-probs only (``logprob_only`` passes)."""
+    out, s = [], 0
+    empty_f, empty_i = np.zeros(0, np.float32), np.zeros(0, np.int32)
+    for r in reqs:
+        n = len(r.input_ids) - r.score_start
+        out.append(Scores(empty_f, lp[s : s + n], empty_i))
+        s += n
+    return out

@@ -1,7 +1,14 @@
-"""Profile one shard of examples: render, score with the student (and scorer / compare models), build rows."""
+"""Profile one shard of examples: render, score with the student (and scorer / compare models), build rows.
+
+Each auxiliary value (s(A|Q), s(A), PPL(Q|A), PPL(Q), the answer NLL after each trace prefix) is one small
+:class:`Job`: the sequence, the positions whose log-probs count, and the example and name it fills. A value
+that cannot be computed honestly is null with a reason (``question_cut``, ``over_context``), counted per
+metric in ``stats.json``: a metric is never computed on a rendering whose conditioning was cut.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -14,11 +21,16 @@ from reasonsift.ops import ifd as ifd_ops
 from reasonsift.ops.infogain import info_gain, is_posthoc
 from reasonsift.ops.masks import forking_threshold
 from reasonsift.ops.stats import entropy_summary
+from reasonsift.profile import schema as S
 from reasonsift.profile.config import ProfileConfig
-from reasonsift.profile.render import ANSWER, Rendered, Renderer, step_ends
+from reasonsift.profile.prefix import Target, cached_nlls, separate_nlls
+from reasonsift.profile.render import Rendered, Renderer, step_ends
 from reasonsift.profile.scoring import Request, Scorer, Scores
 
 NAN = math.nan
+# Why a metric is null (column ifd_null_reason; stats.json "null_metrics").
+QUESTION_CUT, OVER_CONTEXT = "question_cut", "over_context"
+NULL_METRICS = ("ifd", "r_ifd", "info_gain")
 
 
 @dataclass
@@ -30,6 +42,7 @@ class Context:
     compare: Scorer | None
     max_length: int
     on_tokens: object = None  # callable(n_requests, n_tokens) for the progress bar
+    ig_cache: bool = True  # False once the scorer's KV cache proved not croppable: separate passes
     _decoded: dict[int, str] = field(default_factory=dict)
 
     def decode(self, ids) -> list[str]:
@@ -43,236 +56,277 @@ class Context:
         return out
 
 
-def _nll(sc: Scores | None, mask: np.ndarray | None = None) -> float:
-    if sc is None:
-        return NAN
-    return ifd_ops.mean_nll(torch.from_numpy(sc.logprob), None if mask is None else torch.from_numpy(mask))
+@dataclass
+class Item:
+    """A kept example on its way to a row: its main rendering and the auxiliary values filled so far."""
+
+    index: int
+    ex: Example
+    r: Rendered  # the training rendering, after any left truncation
+    cut: int
+    nll: dict[str, float] = field(default_factory=dict)  # s_a_given_q, s_a, q_given_a, q -> mean NLL
+    null: dict[str, str] = field(default_factory=dict)  # metric -> reason it is null
+    ig_nll: list[float] | None = None
+    ig_steps: int = 0
 
 
-def _target_mask(r: Rendered, drop_first: bool) -> np.ndarray:
-    m = np.array(r.in_target[r.score_start :], dtype=bool)
-    if drop_first and m.any():
-        m[np.argmax(m)] = False  # the plain rendering without BOS cannot score the first token either
-    return m
+@dataclass
+class Job:
+    """One auxiliary teacher-forced sequence and the value it fills: ``item.nll[name]``."""
+
+    item: Item
+    name: str
+    target: Target
 
 
-def _ig_prefixes(ex: Example, cfg: ProfileConfig) -> list[str]:
-    """Trace prefixes for i = 0..n steps; more than ``ig_max_steps`` steps are grouped evenly."""
+def _positions(mask, offset: int, drop_first: bool = False) -> np.ndarray:
+    """Absolute positions of the True entries of ``mask`` (indexed from ``offset``); optionally without the
+    first one (the token a no-BOS plain rendering cannot score is dropped from the conditional mean too)."""
+    pos = np.flatnonzero(np.asarray(mask, dtype=bool)) + offset
+    return pos[1:] if drop_first and len(pos) else pos
+
+
+def ig_prefixes(ex: Example, cfg: ProfileConfig) -> tuple[list[str], int]:
+    """Trace prefixes for i = 0..n steps, and n. With ``ig_max_steps`` and more steps than that, the steps are
+    grouped into that many contiguous groups (the first and last prefixes are always kept)."""
     if not ex.trace:
-        return [""]
-    steps = ex.steps(cfg.segmenter)
-    ends = step_ends(ex.trace, steps)
+        return [""], 0
+    ends = step_ends(ex.trace, ex.steps(cfg.segmenter))
     n = len(ends)
-    if n > cfg.ig_max_steps:
-        ends = [ends[round((g + 1) * n / cfg.ig_max_steps) - 1] for g in range(cfg.ig_max_steps)]
-    return ["", *(ex.trace[:e] for e in ends)]
+    g = cfg.ig_max_steps
+    if g is not None and n > g:
+        ends = [ends[round((k + 1) * n / g) - 1] for k in range(g)]
+    return ["", *(ex.trace[:e] for e in ends)], n
 
 
 def profile_shard(
     ctx: Context, examples: list[Example], first_index: int
 ) -> tuple[list[dict], list[dict], dict]:
     """Rows (input order), rejects and counters for ``examples`` (dataset indices from ``first_index``)."""
-    cfg, rd = ctx.cfg, ctx.renderer
-    kept: list[tuple[int, Example, Rendered, int]] = []
-    rejects: list[dict] = []
-    n_trunc = 0
-    for j, ex in enumerate(examples):
-        r = rd.example(ex, cfg.segmenter)
-        cut = 0
-        if len(r) > ctx.max_length:
-            if cfg.overflow == "reject":
-                rejects.append(
-                    {
-                        "index": first_index + j,
-                        "id": ex.id,
-                        "reason": f"over the context: {len(r)} tokens > max_length {ctx.max_length}",
-                        "n_tokens": len(r),
-                        "max_length": ctx.max_length,
-                    }
-                )
-                continue
-            cut = r.truncate_left(ctx.max_length)
-            n_trunc += 1
-        kept.append((j, ex, r, cut))
-
-    main_reqs = [Request(r.input_ids, r.score_start) for _, _, r, _ in kept]
+    cfg = ctx.cfg
+    items, rejects, n_trunc = _render(ctx, examples, first_index)
     main = ctx.student.score(
-        main_reqs,
+        [Request(it.r.input_ids, it.r.score_start) for it in items],
         temperature=cfg.temperature,
         top_k=cfg.top_k,
         batch_size=cfg.batch_size,
         max_tokens_per_batch=cfg.max_tokens_per_batch,
         on_batch=ctx.on_tokens,
     )
-    batch_fork = _batch_forking(main.scores, main.batches, cfg)
     comp = None
     if ctx.compare is not None:
         comp = ctx.compare.score(
-            main_reqs,
+            [Request(it.r.input_ids, it.r.score_start) for it in items],
             temperature=cfg.temperature,
             batch_size=cfg.batch_size,
             max_tokens_per_batch=cfg.max_tokens_per_batch,
         ).scores
-
-    aux, aux_masks, aux_over = _aux_requests(ctx, kept)
-    aux_reqs = [q for q in aux if q is not None]
-    aux_scores = (
-        ctx.scorer.score(
-            aux_reqs, batch_size=cfg.batch_size, max_tokens_per_batch=cfg.max_tokens_per_batch
-        ).scores
-        if aux_reqs
-        else []
-    )
-    it = iter(aux_scores)
-    aux_res = [(next(it) if q is not None else None, m) for q, m in zip(aux, aux_masks, strict=True)]
-
-    rows, k = [], 0
-    for n, (_, ex, r, cut) in enumerate(kept):
-        sc = main.scores[n]
-        take = aux_res[k : k + aux_counts(ctx, ex)]
-        k += len(take)
-        rows.append(_row(ctx, ex, r, cut, sc, batch_fork[n], take, None if comp is None else comp[n]))
+    jobs: list[Job] = []
+    if cfg.ifd:
+        jobs += _ifd_jobs(ctx, items, main.scores)
+    if cfg.infogain:
+        jobs += _infogain(ctx, items)
+    _run_jobs(ctx, jobs)
+    rows = [
+        _row(ctx, it, sc, None if comp is None else comp[k])
+        for k, (it, sc) in enumerate(zip(items, main.scores, strict=True))
+    ]
     counters = {
         "n_examples": len(examples),
         "n_rows": len(rows),
         "n_rejected": len(rejects),
         "n_truncated": n_trunc,
-        "n_aux_over_context": aux_over,
         "tokens": main.tokens,
         "padded_tokens": main.padded_tokens,
         "scored_tokens": int(sum(len(s.entropy) for s in main.scores)),
     }
+    for m in NULL_METRICS:
+        for reason in (QUESTION_CUT, OVER_CONTEXT):
+            counters[f"null_{m}_{reason}"] = sum(1 for it in items if it.null.get(m) == reason)
     return rows, rejects, counters
 
 
-def aux_counts(ctx: Context, ex: Example) -> int:
-    cfg = ctx.cfg
-    n = 0
-    if cfg.ifd:
-        n += 4  # s(A|Q) with the scorer, s(A), PPL(Q|A), PPL(Q)
-    if cfg.infogain:
-        n += len(_ig_prefixes(ex, cfg))
-    return n
+def _render(ctx: Context, examples: list[Example], first_index: int) -> tuple[list[Item], list[dict], int]:
+    cfg, rd = ctx.cfg, ctx.renderer
+    items: list[Item] = []
+    rejects: list[dict] = []
+    n_trunc = 0
+
+    def reject(j: int, ex: Example, reason: str, n_tokens: int) -> None:
+        rejects.append(
+            {
+                "index": first_index + j,
+                "id": ex.id,
+                "reason": reason,
+                "n_tokens": n_tokens,
+                "max_length": ctx.max_length,
+            }
+        )
+
+    for j, ex in enumerate(examples):
+        r = rd.example(ex, cfg.segmenter)
+        n, cut = len(r), 0
+        if n > ctx.max_length:
+            if cfg.overflow == "reject":
+                reject(j, ex, f"over the context: {n} tokens > max_length {ctx.max_length}", n)
+                continue
+            cut = r.truncate_left(ctx.max_length)
+            if not any(r.in_target[r.score_start :]):
+                reject(j, ex, f"truncate-left to max_length {ctx.max_length} leaves no completion token", n)
+                continue
+            n_trunc += 1
+        items.append(Item(first_index + j, ex, r, cut))
+    return items, rejects, n_trunc
 
 
-def _aux_requests(ctx: Context, kept) -> tuple[list[Request | None], list[np.ndarray | None], int]:
-    """IFD and information-gain sequences, ``aux_counts`` per example in order, with the mask of scored tokens
-    that count (None: all); a request is None when over the context (that metric is then NaN) or when the
-    main pass already gives it."""
+def _ifd_jobs(ctx: Context, items: list[Item], main: list[Scores]) -> list[Job]:
+    """IFD's s(A|Q) (from the main pass when the student scores at T = 1) and s(A); r-IFD's PPL(Q|A), PPL(Q)."""
     cfg, rd = ctx.cfg, ctx.renderer
     reuse_main = ctx.scorer is ctx.student and cfg.temperature == 1.0
-    drop_first = rd.encode_plain("x")[1]
-    out: list[Request | None] = []
-    masks: list[np.ndarray | None] = []
-    over = 0
-
-    def add(ids: list[int], start: int, mask: np.ndarray | None = None) -> None:
-        nonlocal over
-        masks.append(mask)
-        if len(ids) > ctx.max_length:
-            over += 1
-            out.append(None)
+    jobs: list[Job] = []
+    for it, sc in zip(items, main, strict=True):
+        ex, r = it.ex, it.r
+        comp = completion_text(ex)
+        if cfg.ifd_target == "answer":
+            a_span = (len(comp) - len(ex.answer), len(comp))
+            in_a = [s == S.ANSWER for s in r.segment]
         else:
-            out.append(Request(ids, start))
-
-    for _, ex, r, _ in kept:
-        if cfg.ifd:
+            a_span, in_a = None, r.in_target
+        a_ids, a_pos, a_dropped = rd.plain(comp, a_span)
+        jobs.append(Job(it, "s_a", Target(a_ids, np.asarray(a_pos, np.int64))))
+        if it.cut:
+            it.null["ifd"] = QUESTION_CUT  # s(A|Q) of a rendering whose question was cut away is meaningless
+        else:
+            pos = _positions(in_a[r.score_start :], r.score_start, a_dropped)
             if reuse_main:
-                out.append(None)
-                masks.append(_target_mask(r, drop_first))
+                lp = sc.logprob[pos - r.score_start].astype(np.float64)
+                it.nll["s_a_given_q"] = float(-lp.mean()) if len(lp) else NAN
             else:
-                add(r.input_ids, r.score_start, _target_mask(r, drop_first))
-            add(rd.encode_plain(completion_text(ex))[0], 1)
-            rv = rd.reverse(ex)
-            add(rv.input_ids, rv.score_start, _target_mask(rv, drop_first))
-            add(rd.encode_plain(prompt_text(ex))[0], 1)
-        if cfg.infogain:
-            for pre in _ig_prefixes(ex, cfg):
-                p = rd.prefix(ex, pre)
-                if cfg.ig_whole_sequence:
-                    add(p.input_ids, 1)
-                else:
-                    add(p.input_ids, p.score_start, np.array(p.segment[p.score_start :]) == ANSWER)
-    return out, masks, over
+                jobs.append(Job(it, "s_a_given_q", Target(r.input_ids, pos)))
+        rv = rd.reverse(ex)
+        q_ids, q_pos, q_dropped = rd.plain(prompt_text(ex))
+        jobs.append(
+            Job(
+                it,
+                "q_given_a",
+                Target(rv.input_ids, _positions(rv.in_target[rv.score_start :], rv.score_start, q_dropped)),
+            )
+        )
+        jobs.append(Job(it, "q", Target(q_ids, np.asarray(q_pos, np.int64))))
+    return jobs
 
 
-def _batch_forking(scores: list[Scores], batches: list[list[int]], cfg: ProfileConfig) -> list[np.ndarray]:
-    """Forking masks with the pool = all scored tokens of the forward pass each example was in."""
-    out: list[np.ndarray] = [np.zeros(0, bool)] * len(scores)
-    for b in batches:
-        pool = torch.from_numpy(np.concatenate([scores[i].entropy for i in b]))
-        tau = forking_threshold(pool, torch.ones_like(pool, dtype=torch.bool), cfg.rho, cfg.quantile)
-        for i in b:
-            out[i] = scores[i].entropy.astype(np.float64) >= tau
-    return out
+def _infogain(ctx: Context, items: list[Item]) -> list[Job]:
+    """Answer NLL after each trace prefix: through one KV cache per example where the model allows it (see
+    ``profile/prefix.py``); returns jobs for separate passes otherwise (and for ``--ig-whole-sequence``)."""
+    cfg, rd = ctx.cfg, ctx.renderer
+    jobs: list[Job] = []
+    for it in items:
+        prefixes, it.ig_steps = ig_prefixes(it.ex, cfg)
+        targets = []
+        for pre in prefixes:
+            p = rd.prefix(it.ex, pre)
+            if cfg.ig_whole_sequence:  # 2506.02126's code: every token of the rendering
+                pos = np.arange(1, len(p), dtype=np.int64)
+            else:
+                pos = _positions([s == S.ANSWER for s in p.segment[p.score_start :]], p.score_start)
+            targets.append(Target(p.input_ids, pos))
+        if any(len(t.input_ids) > ctx.max_length for t in targets):
+            it.null["info_gain"] = OVER_CONTEXT
+            continue
+        nll = None
+        if ctx.ig_cache and not cfg.ig_whole_sequence:
+            nll = cached_nlls(ctx.scorer, targets)
+            ctx.ig_cache = nll is not None
+        if nll is not None:
+            it.ig_nll = nll
+        else:
+            it.ig_nll = [NAN] * len(targets)
+            jobs += [Job(it, f"ig{i}", t) for i, t in enumerate(targets)]
+    return jobs
 
 
-def _f(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
-def _row(
-    ctx: Context, ex: Example, r: Rendered, cut: int, sc: Scores, fork_b, aux, comp: Scores | None
-) -> dict:
+def _run_jobs(ctx: Context, jobs: list[Job]) -> None:
+    """Score every job that fits the context in batched separate passes; fill ``item.nll`` / ``item.ig_nll``."""
+    fits = [j for j in jobs if len(j.target.input_ids) <= ctx.max_length]
+    for j in jobs:
+        if len(j.target.input_ids) > ctx.max_length:
+            metric = "r_ifd" if j.name in ("q_given_a", "q") else "ifd"
+            j.item.null.setdefault(metric, OVER_CONTEXT)
+            j.item.nll[j.name] = NAN
     cfg = ctx.cfg
+    nlls = separate_nlls(
+        ctx.scorer,
+        [j.target for j in fits],
+        batch_size=cfg.batch_size,
+        max_tokens=cfg.max_tokens_per_batch,
+    )
+    for j, v in zip(fits, nlls, strict=True):
+        if j.name.startswith("ig"):
+            j.item.ig_nll[int(j.name[2:])] = v  # type: ignore[index]
+        else:
+            j.item.nll[j.name] = v
+
+
+def _f(x: float | None) -> float | None:
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
+
+
+def _row(ctx: Context, it: Item, sc: Scores, comp: Scores | None) -> dict:
+    cfg, ex, r = ctx.cfg, it.ex, it.r
     s0 = r.score_start
     ent = torch.from_numpy(sc.entropy)
     tau_seq = forking_threshold(ent, torch.ones_like(ent, dtype=torch.bool), cfg.rho, cfg.quantile)
     row = {
-        "id": ex.id,
-        "domain": ex.domain,
-        "format": ex.format,
-        "question": ex.question,
-        "trace": ex.trace,
-        "answer": ex.answer,
-        "input_ids": r.input_ids,
-        "score_start": s0,
-        "n_truncated": cut,
-        "token_ids": r.input_ids[s0:],
-        "tokens": ctx.decode(r.input_ids[s0:]),
-        "entropy": sc.entropy.tolist(),
-        "logprob": sc.logprob.tolist(),
-        "rank": sc.rank.tolist(),
-        "top_ids": sc.top_ids.tolist() if sc.top_ids is not None else None,
-        "top_tokens": [ctx.decode(t) for t in sc.top_ids] if sc.top_ids is not None else None,
-        "top_logprobs": sc.top_logprobs.tolist() if sc.top_logprobs is not None else None,
-        "segment": r.segment[s0:],
-        "step": r.step[s0:],
-        "forking_sequence": (sc.entropy.astype(np.float64) >= tau_seq).tolist(),
-        "forking_batch": fork_b.tolist(),
-        "n_tokens": len(sc.entropy),
-        "compare_entropy": comp.entropy.tolist() if comp is not None else None,
+        **ex.to_dict(),
+        "meta": json.dumps(ex.meta, ensure_ascii=False, sort_keys=True, default=str),
+        S.INPUT_IDS: r.input_ids,
+        S.SCORE_START: s0,
+        S.N_TRUNCATED: it.cut,
+        S.TOKEN_IDS: r.input_ids[s0:],
+        S.TOKENS: ctx.decode(r.input_ids[s0:]),
+        S.ENTROPY: sc.entropy.tolist(),
+        S.LOGPROB: sc.logprob.tolist(),
+        S.RANK: sc.rank.tolist(),
+        S.TOP_IDS: sc.top_ids.tolist() if sc.top_ids is not None else None,
+        S.TOP_TOKENS: [ctx.decode(t) for t in sc.top_ids] if sc.top_ids is not None else None,
+        S.TOP_LOGPROBS: sc.top_logprobs.tolist() if sc.top_logprobs is not None else None,
+        S.SEGMENT: r.segment[s0:],
+        S.STEP: r.step[s0:],
+        S.FORKING_SEQUENCE: (sc.entropy.astype(np.float64) >= tau_seq).tolist(),
+        S.N_TOKENS: len(sc.entropy),
+        S.COMPARE_ENTROPY: comp.entropy.tolist() if comp is not None else None,
     }
     row.update({k: _f(v) for k, v in entropy_summary(ent).items()})
-    row.update(
-        dict.fromkeys(("s_a_given_q", "s_a", "ifd", "ppl_q_given_a", "ppl_q", "r_ifd", "ig_total"), None)
-    )
-    row.update({"info_gain": None, "posthoc": None, "ig_nll": None, "ig_gains": None})
-    i = 0
+    row.update(dict.fromkeys((S.S_A_GIVEN_Q, S.S_A, S.IFD, S.PPL_Q_GIVEN_A, S.PPL_Q, S.R_IFD), None))
+    row.update(dict.fromkeys((S.IG_NLL, S.IG_GAINS, S.IG_TOTAL, S.INFO_GAIN, S.POSTHOC, S.IG_N_STEPS)))
+    row[S.IFD_NULL_REASON] = it.null.get("ifd")
     if cfg.ifd:
-        (aq, aq_mask), (a, _), (qa, qa_mask), (q, _) = aux[:4]
-        s_aq = _nll(
-            sc if aq is None and ctx.scorer is ctx.student and cfg.temperature == 1.0 else aq, aq_mask
-        )
-        s_a, nll_qa, nll_q = _nll(a), _nll(qa, qa_mask), _nll(q)
+        nll = it.nll
+        s_aq, s_a = nll.get("s_a_given_q", NAN), nll.get("s_a", NAN)
+        nll_qa, nll_q = nll.get("q_given_a", NAN), nll.get("q", NAN)
         row.update(
-            s_a_given_q=_f(s_aq),
-            s_a=_f(s_a),
-            ifd=_f(ifd_ops.ifd(s_aq, s_a)),
-            ppl_q_given_a=_f(math.exp(nll_qa)) if math.isfinite(nll_qa) else None,
-            ppl_q=_f(math.exp(nll_q)) if math.isfinite(nll_q) else None,
-            r_ifd=_f(ifd_ops.r_ifd(nll_qa, nll_q)),
+            {
+                S.S_A_GIVEN_Q: _f(s_aq),
+                S.S_A: _f(s_a),
+                S.IFD: _f(ifd_ops.ifd(s_aq, s_a)),
+                S.PPL_Q_GIVEN_A: _f(math.exp(nll_qa)) if math.isfinite(nll_qa) else None,
+                S.PPL_Q: _f(math.exp(nll_q)) if math.isfinite(nll_q) else None,
+                S.R_IFD: _f(ifd_ops.r_ifd(nll_qa, nll_q)),
+            }
         )
-        i = 4
-    if cfg.infogain:
-        nll = [_nll(s, m) for s, m in aux[i:]]
-        g = info_gain(nll)
-        n_steps = len(nll) - 1
+    if cfg.infogain and it.ig_nll is not None and all(math.isfinite(v) for v in it.ig_nll):
+        g = info_gain(it.ig_nll, it.ig_steps)
         row.update(
-            ig_nll=nll,
-            ig_gains=g.gains,
-            ig_total=_f(g.total),
-            info_gain=_f(g.info_gain),
-            posthoc=bool(n_steps > 0 and is_posthoc(g.ppl0, g.total, cfg.posthoc_ppl0, cfg.posthoc_gain)),
+            {
+                S.IG_NLL: it.ig_nll,
+                S.IG_GAINS: g.gains,
+                S.IG_N_STEPS: it.ig_steps,
+                S.IG_TOTAL: _f(g.total),
+                S.INFO_GAIN: _f(g.info_gain),
+                S.POSTHOC: bool(
+                    it.ig_steps > 0 and is_posthoc(g.ppl0, g.total, cfg.posthoc_ppl0, cfg.posthoc_gain)
+                ),
+            }
         )
     return row
