@@ -201,3 +201,39 @@ def test_model_without_known_layout_is_refused():
         backbone(Odd())
     with pytest.raises(ValueError, match="LM head of Odd.*--exact-logits"):
         output_head(Odd())
+
+
+def test_cli_refuses_then_exact_logits_runs(tmp_path, tok, examples, monkeypatch):
+    """The user's path: a model whose transform is not reproduced stops the run with a clean error that
+    names --exact-logits; with the flag the run completes and matches a correctly chunked run."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from reasonsift.cli import app
+
+    torch.manual_seed(0)
+    cfg = {**COMMON, "vocab_size": len(tok), "pad_token_id": tok.pad_token_id, "logits_scaling": 8.0}
+    cfg.update(bos_token_id=None, eos_token_id=None)
+    model = T.GraniteForCausalLM(T.GraniteConfig(**cfg)).eval()
+    with torch.no_grad():
+        model.lm_head.weight.mul_(400.0)
+    mdir = tmp_path / "m"
+    model.save_pretrained(mdir)
+    tok.save_pretrained(mdir)
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in examples[:3]))
+    args = ["profile", str(data), "--model", str(mdir), "--no-ifd", "--no-infogain", "--top-k", "0"]
+
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "ok")])
+    assert r.exit_code == 0, r.output
+    monkeypatch.setattr("reasonsift.profile.scoring.logit_transform", lambda m: None)
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "refused")])
+    assert r.exit_code == 1 and "--exact-logits" in " ".join(r.output.split()), r.output
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "exact"), "--exact-logits"])
+    assert r.exit_code == 0, r.output
+    ok, exact = (pd.read_parquet(tmp_path / d / "examples").set_index("id") for d in ("ok", "exact"))
+    assert len(ok) == 3
+    for a, b in zip(ok["entropy"], exact.loc[ok.index, "entropy"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
