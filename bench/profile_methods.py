@@ -17,7 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from reasonsift.ops.entropy import backbone, chunked_token_stats, final_logit_softcap, stats_from_logits
+from reasonsift.models.introspect import backbone, head_vocab_size, logits_fn, output_head
+from reasonsift.ops.entropy import chunked_token_stats, stats_from_logits
 
 Output = tuple[torch.Tensor, torch.Tensor | None]
 
@@ -37,8 +38,9 @@ class Runner:
 
     def __post_init__(self) -> None:
         self.body = backbone(self.model)
-        self.head = self.model.get_output_embeddings()
-        self.softcap = final_logit_softcap(self.model)
+        self.head = output_head(self.model)
+        self.vocab_size = head_vocab_size(self.head)
+        self.logits_fn = logits_fn(self.model)  # the head plus the model's post-head transform
         if self.compile:
             self.body_compiled = torch.compile(self.body)
             # Chunk rows vary (the last chunk is short), hence dynamic shapes.
@@ -69,10 +71,10 @@ def backbone_only_compiled(r: Runner, batch) -> Output:
 def _reasonsift(r: Runner, batch, body: Callable, stats_fn: Callable) -> Output:
     st = chunked_token_stats(
         _hidden(body, batch),
-        r.head,
+        r.logits_fn,
         batch.targets,
+        vocab_size=r.vocab_size,
         chunk_rows=r.chunk_rows,
-        softcap=r.softcap,
         stats_fn=stats_fn,
     )
     return st.entropy, st.logprob

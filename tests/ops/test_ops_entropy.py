@@ -4,8 +4,8 @@ import torch
 from reasonsift.ops.entropy import chunked_token_stats
 
 
-def _reference(hidden, weight, targets, temperature):
-    z = (hidden.double() @ weight.double().T) / temperature
+def _reference(hidden, weight, targets, temperature, transform=lambda z: z):
+    z = transform(hidden.double() @ weight.double().T) / temperature
     p = torch.softmax(z, -1)
     logp = torch.log_softmax(z, -1)
     ent = -(p * logp).sum(-1)
@@ -29,6 +29,27 @@ def test_chunked_stats_match_float64_softmax(chunk_rows, temperature):
     top = logp.topk(4, -1)
     assert torch.equal(st.top_ids, top.indices)
     assert torch.allclose(st.top_logprobs.double(), top.values, atol=1e-5)
+
+
+def test_logits_fn_transform_applied_per_chunk():
+    """Whatever ``logits_fn`` does after the head (here Gemma-style soft-capping) is what gets reduced."""
+    torch.manual_seed(2)
+    head = torch.nn.Linear(16, 50, bias=False)
+    hidden = torch.randn(9, 16) * 3
+    targets = torch.randint(0, 50, (9,))
+    cap = lambda z: torch.tanh(z / 2.0) * 2.0  # noqa: E731
+    st = chunked_token_stats(hidden, lambda h: cap(head(h)), targets, vocab_size=50)
+    ent, lp, rank, _ = _reference(hidden, head.weight, targets, 1.0, cap)
+    assert torch.allclose(st.entropy.double(), ent, atol=1e-5)
+    assert torch.allclose(st.logprob.double(), lp, atol=1e-5)
+    assert torch.equal(st.rank, rank)
+    plain, _, _, _ = _reference(hidden, head.weight, targets, 1.0)
+    assert not torch.allclose(st.entropy.double(), plain, atol=1e-2)  # the cap changed the numbers
+
+
+def test_chunk_size_needs_rows_or_vocab():
+    with pytest.raises(ValueError, match="chunk_rows or vocab_size"):
+        chunked_token_stats(torch.zeros(2, 4), torch.nn.Linear(4, 8), torch.zeros(2, dtype=torch.long))
 
 
 def test_peaked_masked_and_large_vocab_logits():

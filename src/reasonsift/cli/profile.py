@@ -62,6 +62,9 @@ def profile(
     ),
     limit: int = typer.Option(None, help="Profile only the first N examples."),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the backbone and the chunk stats."),
+    exact_logits: bool = typer.Option(
+        False, "--exact-logits", help="Score with the model's full forward: slower, always right."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in OUT (same options)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in OUT."),
 ) -> None:
@@ -81,7 +84,7 @@ def profile(
             posthoc_gain=posthoc_gain, scorer_model=scorer_model, compare_model=compare_model,
             batch_size=batch_size, max_tokens_per_batch=max_tokens_per_batch, chunk_rows=chunk_rows,
             shard_size=shard_size, max_length=max_length, overflow=overflow, limit=limit, compile=compile,
-            resume=resume, overwrite=overwrite,
+            exact_logits=exact_logits, resume=resume, overwrite=overwrite,
         )  # fmt: skip
         from reasonsift.data.io import read_examples
 

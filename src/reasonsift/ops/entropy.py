@@ -1,17 +1,19 @@
 """Per-token entropy, log-probability and rank from hidden states, chunked over token rows.
 
-Never materialises ``N x V`` logits at once: the LM head runs over ``chunk_size`` rows at a time and each
-chunk's statistics are computed in float32, so peak memory is ``O(chunk_size x V)`` whatever the batch and
-sequence length. Alignment convention (TRL's): the distribution at position ``t`` predicts token ``t + 1``;
-callers pass the hidden state of position ``t`` together with the *target* id at ``t + 1``.
+Never materialises ``N x V`` logits at once: the LM head (a caller-supplied ``logits_fn``) runs over
+``chunk_rows`` rows at a time and each chunk's statistics are computed in float32, so peak memory is
+``O(chunk_rows x V)`` whatever the batch and sequence length. Alignment convention (TRL's): the distribution
+at position ``t`` predicts token ``t + 1``; callers pass the hidden state of position ``t`` together with the
+*target* id at ``t + 1``. Pure tensor math: which module is the head and what the model does after it is
+:mod:`reasonsift.models.introspect`'s business.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 # Rows per chunk are derived from the vocabulary so one fp32 chunk of logits is about this many bytes.
 DEFAULT_CHUNK_BYTES = 256 * 2**20
@@ -68,44 +70,44 @@ def stats_from_logits(
     return TokenStats(entropy, lp, rank, top_ids, top_lp)
 
 
-def _apply_head(head: nn.Module, h: torch.Tensor, softcap: float | None) -> torch.Tensor:
-    z = head(h)
-    if softcap:
-        z = torch.tanh(z / softcap) * softcap
-    return z
-
-
 def chunked_token_stats(
     hidden: torch.Tensor,
-    head: nn.Module,
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
     targets: torch.Tensor,
     *,
+    vocab_size: int | None = None,
     temperature: float = 1.0,
     top_k: int = 0,
     chunk_rows: int | None = None,
-    softcap: float | None = None,
-    stats_fn=stats_from_logits,
+    stats_fn: Callable[..., TokenStats] = stats_from_logits,
 ) -> TokenStats:
-    """Apply the LM ``head`` to ``hidden`` in row chunks and reduce each chunk to :class:`TokenStats`.
+    """Map ``hidden`` to logits in row chunks with ``logits_fn`` and reduce each chunk to :class:`TokenStats`.
 
     Args:
         hidden: ``[N, d]`` final (post-norm) hidden states of the positions that predict ``targets``.
-        head: the model's output embedding (``model.get_output_embeddings()``), ``d -> V``.
+        logits_fn: ``[n, d] -> [n, V]``: the LM head and whatever the model's ``forward`` does after it
+            (scaling, soft-capping); see :meth:`reasonsift.profile.scoring.Scorer.logits`.
         targets: ``[N]`` ids of the tokens those positions predict.
-        chunk_rows: rows per chunk (default from the vocabulary size, ~256 MiB of fp32 logits).
-        softcap: final-logit soft-capping (Gemma 2's ``final_logit_softcapping``), if the model uses it.
+        vocab_size: ``V``, to size the chunks when ``chunk_rows`` is not given.
+        chunk_rows: rows per chunk (default from ``vocab_size``: ~256 MiB of fp32 logits).
         stats_fn: the per-chunk reduction (swap in a ``torch.compile``-d version for speed).
     """
+    if chunk_rows is None and vocab_size is None:
+        raise ValueError("chunked_token_stats: pass chunk_rows or vocab_size (to size the chunks)")
     n = hidden.shape[0]
-    vocab = getattr(head, "out_features", None) or head.weight.shape[0]
-    rows = chunk_rows or default_chunk_rows(vocab)
+    rows = chunk_rows or default_chunk_rows(vocab_size)
     parts: list[TokenStats] = []
     for s in range(0, n, rows):
-        z = _apply_head(head, hidden[s : s + rows], softcap)
+        z = logits_fn(hidden[s : s + rows])
         parts.append(stats_fn(z, targets[s : s + rows], temperature, top_k))
         del z
+    return concat_stats(parts, device=hidden.device)
+
+
+def concat_stats(parts: list[TokenStats], device: torch.device | str | None = None) -> TokenStats:
+    """Concatenate per-chunk :class:`TokenStats` along the rows (empty stats on ``device`` if no parts)."""
     if not parts:
-        empty = hidden.new_zeros(0, dtype=torch.float32)
+        empty = torch.zeros(0, dtype=torch.float32, device=device)
         return TokenStats(empty, empty.clone(), empty.long(), None, None)
     cat = lambda xs: torch.cat(xs) if xs[0] is not None else None  # noqa: E731
     return TokenStats(
@@ -115,24 +117,6 @@ def chunked_token_stats(
         cat([p.top_ids for p in parts]),
         cat([p.top_logprobs for p in parts]),
     )
-
-
-def backbone(model: nn.Module) -> nn.Module:
-    """The transformer body of a ``*ForCausalLM`` model (everything before the LM head)."""
-    get = getattr(model, "get_decoder", None)
-    dec = get() if callable(get) else None
-    if dec is None or dec is model:
-        dec = getattr(model, getattr(model, "base_model_prefix", "model"), None)
-    if dec is None:
-        raise ValueError(
-            f"cannot find the backbone of {type(model).__name__}; expected .get_decoder() or .model"
-        )
-    return dec
-
-
-def final_logit_softcap(model: nn.Module) -> float | None:
-    cfg = getattr(model, "config", None)
-    return getattr(cfg, "final_logit_softcapping", None) if cfg is not None else None
 
 
 def logprob_from_logits(

@@ -60,6 +60,9 @@ class ProfileConfig:
     overflow: str = "reject"
     limit: int | None = None  # profile only the first N examples
     compile: bool = False
+    # Score with the model's full forward(...).logits instead of backbone + chunked head: slower, but right
+    # for a model whose post-head transform reasonsift does not reproduce (the start-up probe refuses those).
+    exact_logits: bool = False
     resume: bool = False
     overwrite: bool = False
     progress: bool = True

@@ -123,7 +123,7 @@ def run_profile(
 
     template = Path(cfg.template).read_text(encoding="utf-8") if cfg.template else None
     pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-    mk = lambda m: Scorer(m, pad, chunk_rows=cfg.chunk_rows, compile=cfg.compile)  # noqa: E731
+    mk = lambda m: Scorer(m, pad, chunk_rows=cfg.chunk_rows, compile=cfg.compile, exact=cfg.exact_logits)  # noqa: E731
     st = mk(student)
     ctx = Context(
         cfg=cfg,

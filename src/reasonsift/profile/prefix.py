@@ -97,7 +97,9 @@ def separate_nlls(scorer: Scorer, targets: list[Target], *, batch_size: int, max
 @torch.inference_mode()
 def cached_nlls(scorer: Scorer, targets: list[Target]) -> list[float] | None:
     """Mean NLL of each target's positions, reusing one KV cache (see the module docstring); ``None`` when the
-    model's cache cannot be cropped (use :func:`separate_nlls`)."""
+    model's cache cannot be cropped, or in exact-logits mode (use :func:`separate_nlls`)."""
+    if getattr(scorer, "exact", False) or scorer.body is None:
+        return None  # --exact-logits: the model's own forward on each prefix (slower, never unchecked)
     out = [math.nan] * len(targets)
     todo = [i for i, t in enumerate(targets) if len(t.positions)]
     if not todo:
@@ -115,7 +117,7 @@ def cached_nlls(scorer: Scorer, targets: list[Target]) -> list[float] | None:
     cache = None
     if prefill > 0:
         ids = torch.tensor([base[:prefill]], dtype=torch.long, device=dev)
-        cache = _returned_cache(scorer.body(input_ids=ids, use_cache=True))
+        cache = _returned_cache(scorer.eager_body(input_ids=ids, use_cache=True))
         if not _croppable(cache, longest):
             return None
     name = _cache_kwarg(scorer.body)
@@ -126,7 +128,7 @@ def cached_nlls(scorer: Scorer, targets: list[Target]) -> list[float] | None:
             cache.crop(s - cache.get_seq_length())  # a negative count removes that many cached tokens
         ids = torch.tensor([t.input_ids[s:]], dtype=torch.long, device=dev)
         kw = {name: cache, "use_cache": True} if cache is not None and s > 0 else {}
-        res = scorer.body(input_ids=ids, **({"use_cache": False} | kw))
+        res = scorer.eager_body(input_ids=ids, **({"use_cache": False} | kw))
         h = res[0] if isinstance(res, tuple) else res.last_hidden_state
         rel = torch.as_tensor(t.positions - 1 - s, device=dev)
         hidden.append(h[0, rel])
