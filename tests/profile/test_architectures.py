@@ -237,3 +237,28 @@ def test_cli_refuses_then_exact_logits_runs(tmp_path, tok, examples, monkeypatch
     assert len(ok) == 3
     for a, b in zip(ok["entropy"], exact.loc[ok.index, "entropy"], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_kv_cached_prefixes_match_float64_forward(name):
+    """Information gain's KV-cache path (profile/prefix.py) on every architecture: answer NLLs of sequences
+    sharing a prefix equal each sequence's own float64 forward; a model whose cache cannot be cropped gives
+    None (the profile then uses separate passes), never a wrong number."""
+    from reasonsift.profile.prefix import Target, cached_nlls
+
+    model = _build(name)
+    g = torch.Generator().manual_seed(2)
+    shared = torch.randint(3, V, (20,), generator=g).tolist()
+    answer = torch.randint(3, V, (3,), generator=g).tolist()
+    targets = []
+    for cut in (20, 14, 9, 3):  # prefixes of the shared part, then an "answer" continuation
+        ids = shared[:cut] + [4] + answer
+        targets.append(Target(ids, np.arange(len(ids) - len(answer), len(ids))))
+    got = cached_nlls(Scorer(model, PAD), targets)
+    if got is None:
+        pytest.skip(f"{name}: cache not croppable here; the profile falls back to separate passes")
+    model64 = copy.deepcopy(model).double()
+    for t, v in zip(targets, got, strict=True):
+        req = Request(t.input_ids, int(t.positions[0]))
+        _, logp, tgt = _reference(model64, req)
+        assert v == pytest.approx(float(-logp.gather(-1, tgt[:, None]).mean()), abs=2e-4)

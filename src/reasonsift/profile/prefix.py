@@ -120,7 +120,7 @@ def cached_nlls(scorer: Scorer, targets: list[Target]) -> list[float] | None:
         cache = _returned_cache(scorer.eager_body(input_ids=ids, use_cache=True))
         if not _croppable(cache, longest):
             return None
-    name = _cache_kwarg(scorer.body)
+    name = _cache_kwarg(scorer.eager_body)
     hidden, tgt, owner = [], [], []
     for i in sorted(todo, key=lambda j: (-start[j], j)):
         t, s = targets[i], start[i]
