@@ -3,7 +3,7 @@
 :class:`Task` is what every task source satisfies, the built-in tasks and the reasoning-gym adapter
 (``tasks/gym.py``) alike: ``name``, ``domain``, ``example``/``generate`` (items reproducible from
 ``(task, seed, split, index)``, provenance in ``source``/``meta``), ``verify(completion, example) -> Outcome``
-and ``check_trace``.
+(option letters for multiple choice, else the task's ``verify_free``) and ``check_trace``.
 
 :class:`BuiltinTask` adds the machinery of the built-in tasks: each gives a step-by-step reference trace, a
 free-form verifier, a trace validator, a difficulty knob and an out-of-distribution split (``ood``) harder
@@ -100,9 +100,16 @@ class Task(ABC):
             for i in range(start, start + n)
         ]
 
-    @abstractmethod
     def verify(self, completion: str, example: Example) -> Outcome:
-        """Verify a model's reply; its final answer is the text after the last ``</think>``."""
+        """Verify a model's reply (its final answer is the text after the last ``</think>``): option letters
+        for a multiple-choice example, else the task's own :meth:`verify_free`."""
+        if example.format == "multiple_choice":
+            return verify_letter(completion, example)
+        return self.verify_free(completion, example)
+
+    @abstractmethod
+    def verify_free(self, completion: str, example: Example) -> Outcome:
+        """The task's verifier of a free-form reply (for multiple choice: of an option's text)."""
 
     @abstractmethod
     def check_trace(self, example: Example, trace: str) -> TraceCheck:
@@ -131,22 +138,12 @@ class BuiltinTask(Task):
         """One item. ``split == "ood"`` must be harder than any ``train``/``test`` item of the same difficulty."""
 
     @abstractmethod
-    def verify_free(self, completion: str, example: Example) -> Outcome:
-        """The task's verifier of a free-form reply (for multiple choice: of an option's text)."""
-
-    @abstractmethod
     def validate_trace(self, example: Example, trace: str) -> TraceCheck:
         """Check a free-form trace step by step; report the first invalid step and why."""
 
     def distractors(self, rng: random.Random, item: Item, k: int) -> list[str]:
         """``k`` plausible wrong answers, distinct from each other and from the answer."""
         raise NotImplementedError(f"task {self.name!r} has no multiple-choice variant")
-
-    def verify(self, completion: str, example: Example) -> Outcome:
-        """Option letters for a multiple-choice example, else the task's free-form verifier."""
-        if example.format == "multiple_choice":
-            return verify_letter(completion, example)
-        return self.verify_free(completion, example)
 
     # -- shared machinery --------------------------------------------------------------------------------
 

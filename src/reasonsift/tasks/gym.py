@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from reasonsift.data.example import LETTERS, Example
-from reasonsift.tasks.base import Task, TraceCheck, verify_letter
+from reasonsift.tasks.base import Task, TraceCheck
 from reasonsift.tasks.outcome import ERROR, TIMEOUT, Outcome, final_answer, no_answer
 from reasonsift.utils.timeout import VerifierTimeout, call_with_timeout
 
@@ -146,11 +146,6 @@ class GymTask(Task):
                 if len(out) == k:
                     return out
         raise NotImplementedError(f"task {self.name!r}: too few distinct answers for {k} distractors")
-
-    def verify(self, completion: str, example: Example) -> Outcome:
-        if example.format == "multiple_choice":
-            return verify_letter(completion, example)
-        return self.verify_free(completion, example)
 
     def verify_free(self, completion: str, example: Example) -> Outcome:
         """The dataset's own ``score_answer`` on the final answer, in a child process killed after
