@@ -2,10 +2,14 @@
 
 1. generate every built-in task (free-form and multiple-choice; train/test/ood) into ``OUT/data``;
 2. take the built-in model (the shipped checkpoint, else pretrain it from its recorded recipe);
-3. evaluate it (greedy exact match, in-distribution and out-of-distribution);
+3. evaluate it (greedy exact match, in-distribution and out-of-distribution); with the built-in model, compare
+   it with the same recipe trained on answers only, at equal steps (evaluated here) and at equal tokens
+   (from the two runs' training logs);
 4. profile held-out ``arith`` items with it (entropy, forking tokens, IFD, information gain) into ``OUT/profile``;
 5. write the token viewer ``OUT/report.html``;
 6. say where the entropy sits: which tokens of the arithmetic traces are the forking tokens.
+
+Every number it prints is in ``OUT/demo.json`` (the profile's whole ``stats.json`` under ``profile``).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def generate_data(cfg: DemoConfig) -> list[dict[str, Any]]:
                 exs = task.generate(cfg.n, seed=cfg.seed, split=split, format=fmt)
                 path = Path(cfg.out_dir) / "data" / f"{name}-{fmt}-{split}.jsonl"
                 write_examples(exs, path)
-                ok = sum(task.check_trace(e, e.trace).valid and task.score(e, e.answer) == 1.0 for e in exs)
+                ok = sum(task.check_trace(e, e.trace).valid and task.verify(e.answer, e).correct for e in exs)
                 rows.append(
                     {
                         "task": name,
@@ -61,6 +65,42 @@ def generate_data(cfg: DemoConfig) -> list[dict[str, Any]]:
                     }
                 )
     return rows
+
+
+def logged_accuracy(model_dir: str | Path, task: str = "arith") -> list[dict[str, Any]]:
+    """``{step, tokens, accuracy}`` of each evaluation a pretraining run logged (``train_log.jsonl``)."""
+    rows = []
+    for line in (Path(model_dir) / "train_log.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if task in rec.get("accuracy", {}):
+            rows.append({"step": rec["step"], "tokens": rec["tokens"], "accuracy": rec["accuracy"][task]})
+    return rows
+
+
+def equal_tokens(
+    traces_dir: str | Path, answers_dir: str | Path, task: str = "arith"
+) -> dict[str, Any] | None:
+    """Traces vs answers only at equal training tokens, from the two runs' own records.
+
+    The answers-only run sees fewer tokens in the same steps (its documents are shorter). Its last logged
+    evaluation is compared with the traces run's logged evaluation nearest in tokens seen; both runs log
+    greedy accuracy on the same first ``eval_n`` test items (``reasonsift_pretrain.json`` holds the config).
+    ``None`` when either run logged no evaluation or they evaluated on different items.
+    """
+    recs = [json.loads((Path(d) / "reasonsift_pretrain.json").read_text()) for d in (traces_dir, answers_dir)]
+    if len({(r["config"]["seed"], r["config"]["eval_n"]) for r in recs}) != 1:
+        return None
+    traces, answers = logged_accuracy(traces_dir, task), logged_accuracy(answers_dir, task)
+    if not traces or not answers:
+        return None
+    end = answers[-1]
+    near = min(traces, key=lambda r: abs(r["tokens"] - end["tokens"]))
+    return {
+        "tokens_seen": {"traces": recs[0]["result"]["tokens"], "answers": recs[1]["result"]["tokens"]},
+        "eval_n": recs[0]["config"]["eval_n"],
+        "traces": near,
+        "answers": end,
+    }
 
 
 _RESULT = re.compile(r"=(-?\d+)")
@@ -105,7 +145,7 @@ def entropy_by_role(run_dir: str | Path) -> dict[str, dict[str, float]]:
 
 
 def main(cfg: DemoConfig) -> dict[str, Any]:
-    """Run the demo; returns (and writes to OUT/demo.json) every number it printed."""
+    """Run the demo; returns (and writes to OUT/demo.json) every number it prints."""
     from rich.table import Table
 
     from reasonsift.cli.common import out
@@ -141,8 +181,9 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
     out.rule("[bold]2. model")
     model_path = cfg.model or str(ensure_builtin_model("tiny-arith", progress=cfg.progress))
     model, tok = load(model_path)
-    out.print(f"model: {model_path} ({sum(p.numel() for p in model.parameters()):,} parameters)")
     result["model"] = model_path
+    result["model_parameters"] = sum(p.numel() for p in model.parameters())
+    out.print(f"model: {model_path} ({result['model_parameters']:,} parameters)")
 
     out.rule("[bold]3. evaluate (greedy exact match)")
     ev = evaluate_accuracy(model, tok, ["arith"], n=cfg.eval_n, splits=("test", "ood"), seed=cfg.seed)
@@ -150,10 +191,13 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
     rows = [("this model", ev)]
     if cfg.model is None:
         # Do traces matter? The same recipe trained on question -> answer only (no trace), same steps.
-        answer_only = load(str(ensure_builtin_model("tiny-arith-answer", progress=cfg.progress)))
-        ev2 = evaluate_accuracy(*answer_only, ["arith"], n=cfg.eval_n, splits=("test", "ood"), seed=cfg.seed)
+        answers_dir = ensure_builtin_model("tiny-arith-answer", progress=cfg.progress)
+        ev2 = evaluate_accuracy(
+            *load(str(answers_dir)), ["arith"], n=cfg.eval_n, splits=("test", "ood"), seed=cfg.seed
+        )
         rows = [("tiny-arith (trained with traces)", ev), ("tiny-arith-answer (answers only)", ev2)]
         result["eval_answer_only"] = ev2.to_dict()
+        result["equal_tokens"] = equal_tokens(model_path, answers_dir)
     table = Table(show_edge=False)
     for col in ("model", "arith test (in-distribution)", "arith ood (longer chains)"):
         table.add_column(col)
@@ -161,10 +205,15 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
         cells = [f"{e.accuracy('arith', s):.3f}" for s in ("test", "ood")]
         table.add_row(label, *cells)
     out.print(table)
-    if cfg.model is None:
+    if result.get("equal_tokens"):
+        eq = result["equal_tokens"]
+        t, a = eq["traces"], eq["answers"]
         out.print(
-            "Same recipe and steps, so the answer-only run saw fewer tokens (its documents are shorter); at equal"
-            " tokens the gap is much smaller: see docs/benchmarks.md, 'Built-in model'."
+            f"Same recipe and steps, but the answer-only run saw {eq['tokens_seen']['answers']:,} tokens to the"
+            f" trace run's {eq['tokens_seen']['traces']:,} (its documents are shorter). At equal tokens, from"
+            f" the runs' training logs ({eq['eval_n']} test items): with traces {t['accuracy']:.2f} at"
+            f" {t['tokens']:,} tokens (step {t['step']}), answers only {a['accuracy']:.2f} at {a['tokens']:,}"
+            f" tokens (step {a['step']})."
         )
 
     out.rule("[bold]4. profile")
@@ -178,12 +227,13 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
         progress=cfg.progress,
     )
     res = run_profile(prof, (model, tok))
-    out.print(summary_table(res.stats, f"profile of {cfg.profile_n} held-out arith items"))
+    out.print(summary_table(res.stats, f"profile of {res.stats['n_profiled']} held-out arith items"))
     stats = res.stats
-    result["profile"] = {k: stats.get(k) for k in ("entropy_trace", "tau", "forking_share")}
+    result["profile"] = stats  # all of stats.json: the summary table prints from it
 
     out.rule("[bold]5. viewer")
     report = render_viewer(root / "profile", root / "report.html")
+    result["report"] = str(report)
     out.print(f"token viewer: {report}")
 
     out.rule("[bold]6. where the reasoning signal sits (arith traces)")

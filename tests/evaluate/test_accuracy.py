@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reasonsift.evaluate.accuracy import evaluate_accuracy, final_answer, score_responses
+from reasonsift.evaluate.accuracy import evaluate_accuracy, final_answer, verify_responses
 from reasonsift.evaluate.generate import greedy_generate
 from reasonsift.models.tokenizer import build_tokenizer
 from reasonsift.tasks import get_task
@@ -16,18 +16,22 @@ def test_final_answer():
     assert final_answer("42") == "42"
 
 
-def test_score_responses_hand_checked():
+def test_verify_responses_hand_checked():
     task = get_task("arith")
-    exs = task.generate(4, seed=1, split="test")
+    exs = task.generate(5, seed=1, split="test")
     replies = [
         f"<think>{exs[0].trace}</think>{exs[0].answer}",  # right
         f"<think>x</think>{int(exs[1].answer) + 1}",  # wrong
         exs[2].answer,  # right, no trace
         f"<think>{exs[3].answer}",  # unclosed think: no answer
+        "<think>x</think>",  # nothing after the trace: no answer
     ]
-    assert score_responses(task, exs, replies) == [1.0, 0.0, 1.0, 0.0]
+    got = verify_responses(task, exs, replies)
+    assert [o.state for o in got] == ["correct", "wrong", "correct", "no_answer", "no_answer"]
+    assert [o.score for o in got] == [1.0, 0.0, 1.0, 0.0, 0.0]
+    assert got[1].extracted == str(int(exs[1].answer) + 1)
     with pytest.raises(ValueError, match="responses"):
-        score_responses(task, exs, replies[:2])
+        verify_responses(task, exs, replies[:2])
 
 
 class FakeLM:
@@ -69,10 +73,13 @@ def test_evaluate_accuracy_against_reference():
     res = evaluate_accuracy(fake, tok, ["arith"], n=30, splits=["test"], seed=0, batch_size=8)
     want = sum(int(e.question.split("+")[0].split("-")[0]) % 2 == 0 and e.answer != "0" for e in EXS)
     want += sum(int(e.question.split("+")[0].split("-")[0]) % 2 == 1 and e.answer == "0" for e in EXS)
-    assert res.scores[0].correct == want and res.scores[0].n == 30
+    s = res.scores[0]
+    assert s.correct == want and s.n == 30 and s.wrong == 30 - want
+    assert s.no_answer == s.timeout == s.error == 0
     assert res.accuracy("arith", "test") == pytest.approx(want / 30)
     assert fake.batches == [8, 8, 8, 6]
     assert [r["id"] for r in res.records] == [e.id for e in EXS]
+    assert all(r["state"] in ("correct", "wrong") and r["extracted"] is not None for r in res.records)
 
 
 def test_greedy_generate_batched_equals_one_by_one():

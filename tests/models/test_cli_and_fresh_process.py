@@ -71,6 +71,8 @@ def test_cli_pretrain_then_eval(tmp_path):
     assert res.exit_code == 0, res.output
     scores = json.loads((tmp_path / "e.json").read_text())["scores"]
     assert [(s["split"], s["n"]) for s in scores] == [("test", 4), ("ood", 4)]
+    states = ("correct", "wrong", "no_answer", "timeout", "error")
+    assert all(sum(s[k] for k in states) == 4 and s["timeout"] == s["error"] == 0 for s in scores)
     res = runner.invoke(app, ["model", "pretrain", "-o", str(out), "--mixture", "thinking=1"])
     assert res.exit_code == 1 and "mixture" in res.output
 

@@ -44,8 +44,13 @@ def test_validator_catches(lines, step, reason):
 
 
 def test_verify():
-    assert TASK.verify(EX, "red") and TASK.verify(EX, "Max is red.") and TASK.verify(EX, " RED ")
-    assert not TASK.verify(EX, "blue") and not TASK.verify(EX, "") and not TASK.verify(EX, "reddish")
+    def state(reply):
+        return TASK.verify(reply, EX).state
+
+    assert state("red") == state("Max is red.") == state(" RED ") == state("<think>x</think>red") == "correct"
+    assert state("blue") == state("reddish") == "wrong"
+    assert state("") == state("<think>Max is red") == "no_answer"
+    assert TASK.verify("Max is red.", EX).extracted == "red"
 
 
 def test_hops_and_trace_length_follow_difficulty():

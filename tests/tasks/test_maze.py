@@ -111,8 +111,17 @@ def test_check_plan_reasons():
 
 def test_verify_accepts_any_shortest_plan_and_separators():
     ex = Example(id="t", question="maze 2x2 start 0 0 goal 1 1\n..\n..", answer="DR")
-    assert TASK.verify(ex, "DR") and TASK.verify(ex, "RD") and TASK.verify(ex, "r, d")
-    assert not TASK.verify(ex, "") and not TASK.verify(ex, "RDLR")
+    assert all(TASK.verify(r, ex).correct for r in ("DR", "RD", "r, d", "<think>x</think>RD"))
+    assert TASK.verify("r, d", ex).extracted == "RD"
+    wrong = TASK.verify("RDLR", ex)
+    assert wrong.state == "wrong" and "shortest path has 2" in wrong.detail
+    assert TASK.verify("", ex).state == TASK.verify("<think>RD", ex).state == "no_answer"
+
+
+def test_a_question_that_is_not_a_maze_is_an_error_not_a_wrong_answer():
+    ex = Example(id="t", question="not a maze", answer="DR")
+    got = TASK.verify("DR", ex)
+    assert got.state == "error" and got.score == 0.0 and "maze header" in got.detail
 
 
 def test_every_maze_is_solvable_and_parses_back():

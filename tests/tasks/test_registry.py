@@ -1,4 +1,4 @@
-"""Registry-wide properties of every built-in task: references verify and validate, items are reproducible,
+"""Registry-wide properties of every built-in task: one interface, references verify and validate, items are reproducible,
 seeds and splits differ, OOD is harder, and only the built-in tokenizer's characters are used."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import statistics
 import pytest
 
 from reasonsift.models.tokenizer import ALPHABET
-from reasonsift.tasks import SPLITS, get_task, task_names
+from reasonsift.tasks import SPLITS, Task, get_task, task_names
+from reasonsift.tasks.outcome import CORRECT, NO_ANSWER, WRONG, Outcome
 
 FORMATS = ("free_form", "multiple_choice")
 N = 6
@@ -20,24 +21,45 @@ def test_registry_lists_builtins():
         get_task("nope")
 
 
+def test_every_task_satisfies_the_task_interface():
+    for name in task_names():
+        task = get_task(name)
+        assert isinstance(task, Task) and task.name == name and task.domain
+
+
 @pytest.mark.parametrize("name", ["arith", "maze", "logic"])
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_reference_verifies_and_validates(name, fmt):
+    """Every task x format x split x difficulty: the reference reply (with and without its trace) is
+    ``correct``, every wrong option is ``wrong``, and an empty or unfinished reply is ``no_answer``."""
     task = get_task(name)
     for split in SPLITS:
         for d in range(1, task.max_difficulty + 1):
             for ex in task.generate(N, seed=3, split=split, difficulty=d, format=fmt):
                 assert ex.problems() == []
-                assert task.score(ex, ex.answer) == 1.0, ex
+                for reply in (ex.answer, f"<think>{ex.trace}</think>{ex.answer}"):
+                    got = task.verify(reply, ex)
+                    assert got == Outcome(CORRECT, 1.0, got.extracted) and got.correct, (ex, got)
+                assert task.score(ex, ex.answer) == 1.0
+                for reply in ("", "  ", f"<think>{ex.trace}", f"<think>{ex.trace}</think>"):
+                    assert task.verify(reply, ex).state == NO_ANSWER, (ex, reply)
                 check = task.check_trace(ex, ex.trace)
                 assert check.valid, (ex, check)
                 assert set(ex.question + ex.trace + ex.answer) <= set(ALPHABET)
+                # The multiple-choice twin of the item (same question) supplies wrong answers of both kinds.
+                mc = task.example(
+                    ex.meta["index"], seed=3, split=split, difficulty=d, format="multiple_choice"
+                )
+                assert mc.question == ex.question and len(mc.choices) == 4 and len(set(mc.choices)) == 4
+                wrong_texts = [c for i, c in enumerate(mc.choices) if i != mc.answer_index()]
+                wrong_letters = [letter for letter in "ABCD" if letter != mc.answer]
+                for reply in wrong_letters if fmt == "multiple_choice" else wrong_texts:
+                    got = task.verify(reply, ex)
+                    assert got.state == WRONG and got.score == 0.0 and not got.correct, (ex, reply, got)
                 if fmt == "multiple_choice":
-                    assert len(ex.choices) == 4 and len(set(ex.choices)) == 4
-                    wrong = [c for i, c in enumerate(ex.choices) if i != ex.answer_index()]
-                    assert not any(task.verify(ex, c) for c in wrong), ex
-                    assert task.verify(ex, ex.answer_text())
-                    assert all(task.score(ex, letter) == 0.0 for letter in "ABCD" if letter != ex.answer)
+                    # Option texts are judged by the free-form verifier against the answer's text.
+                    assert all(task.verify_free(c, ex).state == WRONG for c in wrong_texts), ex
+                    assert task.verify_free(ex.answer_text(), ex).correct
 
 
 @pytest.mark.parametrize("name", ["arith", "maze", "logic"])

@@ -118,12 +118,15 @@ def eval_(
             atomic_write_text(
                 json_out, json.dumps({**res.to_dict(), "records": res.records}, indent=1) + "\n"
             )
-    table = Table(title=f"exact match: {model}")
-    for col in ("task", "split", "n", "correct", "accuracy"):
+    table = Table(title=f"verified accuracy: {model}")
+    for col in ("task", "split", "n", "correct", "wrong", "no_answer", "timeout", "error", "accuracy"):
         table.add_column(col)
     for s in res.scores:
-        table.add_row(s.task, s.split, str(s.n), str(s.correct), f"{s.accuracy:.3f}")
+        counts = (s.n, s.correct, s.wrong, s.no_answer, s.timeout, s.error)
+        table.add_row(s.task, s.split, *map(str, counts), f"{s.accuracy:.3f}")
     out.print(table)
+    if any(s.timeout or s.error for s in res.scores):
+        console.print("timeout/error: the verifier failed on these replies; they are not counted as wrong")
 
 
 @app.command("info")

@@ -1,11 +1,11 @@
-"""Evaluation: greedy batched generation and exact-match accuracy on built-in tasks."""
+"""Evaluation: greedy batched generation and verified accuracy (with outcome counts) on tasks."""
 
 from reasonsift.evaluate.accuracy import (
     EvalResult,
     TaskScore,
     evaluate_accuracy,
     final_answer,
-    score_responses,
+    verify_responses,
 )
 from reasonsift.evaluate.generate import greedy_generate
 
@@ -15,5 +15,5 @@ __all__ = [
     "evaluate_accuracy",
     "final_answer",
     "greedy_generate",
-    "score_responses",
+    "verify_responses",
 ]

@@ -1,57 +1,55 @@
-"""Exact-match accuracy of greedy answers on built-in tasks, by task and split.
+"""Greedy accuracy on tasks by task and split, with every verifier outcome counted apart.
 
 The model sees the question rendered with its chat template (plain template otherwise) and a generation
-prompt; its final answer is the text after the last ``</think>`` (the whole reply when it did not think),
-scored by the task's own ``score`` so that every consumer agrees on what counts as correct.
+prompt; its reply is judged by the task's own verifier (:meth:`Task.verify`, the final answer is the text
+after the last ``</think>``) so that every consumer agrees on what counts as correct. ``accuracy`` is
+correct / n; a verifier that timed out or crashed is counted as ``timeout``/``error``, never as wrong.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from reasonsift.data.example import Example
-from reasonsift.data.render import THINK_CLOSE, THINK_OPEN, completion_text, prompt_text
+from reasonsift.data.render import completion_text, prompt_text
 from reasonsift.evaluate.generate import greedy_generate
 from reasonsift.models.template import render
 from reasonsift.tasks import SPLITS, Task, get_task
+from reasonsift.tasks.outcome import STATES, Outcome, final_answer  # noqa: F401 - final_answer: public here too
 
 
-def final_answer(response: str) -> str:
-    """The answer part of a reply: after the last ``</think>``; empty if a ``<think>`` was never closed.
-
-    >>> final_answer("<think>1+2=3</think>3")
-    '3'
-    >>> final_answer("<think>1+2=3")
-    ''
-    >>> final_answer(" 7 ")
-    '7'
-    """
-    if THINK_CLOSE in response:
-        return response.rsplit(THINK_CLOSE, 1)[1].strip()
-    if THINK_OPEN in response:
-        return ""
-    return response.strip()
-
-
-def score_responses(task: Task, examples: Sequence[Example], responses: Sequence[str]) -> list[float]:
-    """Per-example score (1.0 correct, 0.0 wrong) of each reply's final answer."""
+def verify_responses(task: Task, examples: Sequence[Example], responses: Sequence[str]) -> list[Outcome]:
+    """The task's verifier outcome of each reply."""
     if len(examples) != len(responses):
         raise ValueError(f"responses: {len(responses)} replies for {len(examples)} examples")
-    return [task.score(ex, final_answer(r)) for ex, r in zip(examples, responses, strict=True)]
+    return [task.verify(r, ex) for ex, r in zip(examples, responses, strict=True)]
 
 
 @dataclass
 class TaskScore:
+    """Outcome counts of one task and split; the five counts sum to ``n``."""
+
     task: str
     split: str
     n: int
-    correct: int
+    correct: int = 0
+    wrong: int = 0
+    no_answer: int = 0
+    timeout: int = 0
+    error: int = 0
+
+    @classmethod
+    def count(cls, task: str, split: str, outcomes: Sequence[Outcome]) -> TaskScore:
+        c = Counter(o.state for o in outcomes)
+        return cls(task, split, len(outcomes), **{s: c[s] for s in STATES})
 
     @property
     def accuracy(self) -> float:
+        """correct / n (verifier failures are not excluded: they are reported in ``timeout``/``error``)."""
         return self.correct / self.n if self.n else 0.0
 
     def to_dict(self) -> dict:
@@ -61,7 +59,7 @@ class TaskScore:
 @dataclass
 class EvalResult:
     scores: list[TaskScore]
-    # One record per example: id, task, split, response, answer, score (for inspection and tests).
+    # One record per example: id, task, split, response, answer, state, score, extracted, detail.
     records: list[dict] = field(default_factory=list)
 
     def accuracy(self, task: str, split: str) -> float:
@@ -93,7 +91,7 @@ def evaluate_accuracy(
     max_new_tokens: int | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> EvalResult:
-    """Greedy exact-match accuracy of ``model`` on ``n`` items of each task and split."""
+    """Greedy accuracy of ``model`` on ``n`` items of each task and split, with outcome counts."""
     if n < 1:
         raise ValueError(f"n: expected >= 1, got {n}")
     for s in splits:
@@ -112,10 +110,10 @@ def evaluate_accuracy(
             replies = greedy_generate(
                 model, tokenizer, prompts, batch_size=batch_size, max_new_tokens=budget, on_batch=on_batch
             )
-            scores = score_responses(task, exs, replies)
-            result.scores.append(TaskScore(name, split, len(exs), int(sum(scores))))
+            outcomes = verify_responses(task, exs, replies)
+            result.scores.append(TaskScore.count(name, split, outcomes))
             result.records.extend(
-                {"id": e.id, "task": name, "split": split, "response": r, "answer": e.answer, "score": s}
-                for e, r, s in zip(exs, replies, scores, strict=True)
+                {"id": e.id, "task": name, "split": split, "response": r, "answer": e.answer, **asdict(o)}
+                for e, r, o in zip(exs, replies, outcomes, strict=True)
             )
     return result

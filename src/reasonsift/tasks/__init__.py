@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from reasonsift.tasks.base import SPLITS, Item, Task, TraceCheck
+from reasonsift.tasks.base import SPLITS, BuiltinTask, Item, Task, TraceCheck
+from reasonsift.tasks.outcome import STATES, Outcome
 
 GYM_PREFIX = "gym:"
-TASKS: dict[str, Task] = {}
+TASKS: dict[str, BuiltinTask] = {}
 _GYM: dict[str, Task] = {}  # one GymTask per dataset, so its generated reasoning-gym datasets are reused
 _BUILTIN_LOADED = False
 
 
-def register(task: Task) -> Task:
+def register(task: BuiltinTask) -> BuiltinTask:
     TASKS[task.name] = task
     return task
 
 
 def get_task(name: str) -> Task:
-    """A built-in task by name, or ``gym:<dataset>`` for any reasoning-gym dataset (a Task-like GymTask)."""
+    """A built-in task by name, or ``gym:<dataset>`` for any reasoning-gym dataset (a :class:`GymTask`)."""
     _load_builtin()
     if name.startswith(GYM_PREFIX):
         from reasonsift.tasks.gym import GymTask
 
         if name not in _GYM:
-            _GYM[name] = GymTask(name[len(GYM_PREFIX) :])  # type: ignore[assignment]
+            _GYM[name] = GymTask(name[len(GYM_PREFIX) :])
         return _GYM[name]
     try:
         return TASKS[name]
@@ -50,4 +51,16 @@ def _load_builtin() -> None:
         register(task)
 
 
-__all__ = ["SPLITS", "TASKS", "Item", "Task", "TraceCheck", "get_task", "register", "task_names"]
+__all__ = [
+    "SPLITS",
+    "STATES",
+    "TASKS",
+    "BuiltinTask",
+    "Item",
+    "Outcome",
+    "Task",
+    "TraceCheck",
+    "get_task",
+    "register",
+    "task_names",
+]

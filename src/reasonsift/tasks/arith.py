@@ -11,7 +11,8 @@ import random
 import re
 
 from reasonsift.data.example import Example
-from reasonsift.tasks.base import Item, Task, TraceCheck
+from reasonsift.tasks.base import BuiltinTask, Item, TraceCheck
+from reasonsift.tasks.outcome import WRONG, Outcome, final_answer, no_answer
 
 _STEP = re.compile(r"^(-?\d+)([+-])(\d+)=(-?\d+)$")
 
@@ -21,7 +22,23 @@ def _parse_int(s: str) -> int | None:
     return int(s) if re.fullmatch(r"-?\d+", s) else None
 
 
-class Arith(Task):
+def verify_arith(completion: str, example: Example) -> Outcome:
+    """The final answer is the integer result (a leading ``#`` is ignored).
+
+    >>> ex = Example("a", "2+3", "5")
+    >>> [verify_arith(c, ex).state for c in ("<think>2+3=5</think>5", "#5", "6", "five", "<think>2+3=5")]
+    ['correct', 'correct', 'wrong', 'wrong', 'no_answer']
+    """
+    got = final_answer(completion)
+    if not got:
+        return no_answer(completion)
+    value = _parse_int(got)
+    if value is None:
+        return Outcome(WRONG, 0.0, got, "not an integer")
+    return Outcome.judged(value == int(example.meta.get("answer_text", example.answer)), str(value))
+
+
+class Arith(BuiltinTask):
     name = "arith"
     domain = "math"
 
@@ -43,9 +60,8 @@ class Arith(Task):
             acc = new
         return Item(question=question, trace=";".join(steps), answer=str(acc), meta={"n_terms": n_terms})
 
-    def verify(self, example: Example, response: str) -> bool:
-        got = _parse_int(response)
-        return got is not None and got == int(example.meta.get("answer_text", example.answer))
+    def verify_free(self, completion: str, example: Example) -> Outcome:
+        return verify_arith(completion, example)
 
     def distractors(self, rng: random.Random, item: Item, k: int) -> list[str]:
         # Plausible slips: off by a carry (±1, ±10), a dropped sign, a skipped last step.

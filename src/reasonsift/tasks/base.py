@@ -1,8 +1,14 @@
-"""The Task base class: procedural items reproducible from ``(task, seed, split, index)``.
+"""The task interface, and the base class of the built-in procedural tasks.
 
-Each task gives a step-by-step reference trace, a verifier, a trace validator, a difficulty knob and an
-out-of-distribution split (``ood``) harder than anything in ``train``/``test``. The multiple-choice variant is
-built here once for all tasks from the task's own distractors.
+:class:`Task` is what every task source satisfies, the built-in tasks and the reasoning-gym adapter
+(``tasks/gym.py``) alike: ``name``, ``domain``, ``example``/``generate`` (items reproducible from
+``(task, seed, split, index)``, provenance in ``source``/``meta``), ``verify(completion, example) -> Outcome``
+(option letters for multiple choice, else the task's ``verify_free``) and ``check_trace``.
+
+:class:`BuiltinTask` adds the machinery of the built-in tasks: each gives a step-by-step reference trace, a
+free-form verifier, a trace validator, a difficulty knob and an out-of-distribution split (``ood``) harder
+than anything in ``train``/``test``. The multiple-choice variant is built here once for all tasks from the
+task's own distractors.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any, ClassVar
 
 from reasonsift.data.example import LETTERS, Example
 from reasonsift.data.segment import get_segmenter
+from reasonsift.tasks.outcome import Outcome, final_answer, no_answer
 
 SPLITS = ("train", "test", "ood")
 _OPTION_LINE = re.compile(r"(.*) is option ([A-Z])")
@@ -39,13 +46,44 @@ class TraceCheck:
     reason: str = ""
 
 
-def letter_score(example: Example, response: str) -> float:
-    """1.0 when ``response`` names the correct option letter of a multiple-choice example (``B``, ``b)``)."""
-    return float(response.strip().upper().rstrip(").") == example.answer)
+def verify_letter(completion: str, example: Example) -> Outcome:
+    """Verifier of a multiple-choice example: the final answer names the correct option letter (``B``, ``b)``).
+
+    >>> ex = Example("q", "Pick", "B", choices=["1", "2"], format="multiple_choice")
+    >>> verify_letter("<think>2 is option B</think>b)", ex).state, verify_letter("A", ex).state
+    ('correct', 'wrong')
+    >>> verify_letter("", ex).state
+    'no_answer'
+    """
+    got = final_answer(completion)
+    if not got:
+        return no_answer(completion)
+    letter = got.upper().rstrip(").")
+    return Outcome.judged(letter == example.answer, letter)
 
 
-class ItemSource:
-    """Anything that builds item ``i`` with :meth:`example`; gives :meth:`generate` for a range of indices."""
+class Task(ABC):
+    """A source of reasoning items with a verifier: what the registry returns for every task name.
+
+    ``verify`` never raises on model output and never reports a verifier failure (a crash, a hang) as a
+    ``wrong`` answer: the :class:`Outcome`'s state says which it was.
+    """
+
+    name: str
+    domain: str
+
+    @abstractmethod
+    def example(
+        self,
+        index: int,
+        *,
+        seed: int = 0,
+        split: str = "train",
+        difficulty: int | None = None,
+        format: str = "free_form",
+        n_choices: int = 4,
+    ) -> Example:
+        """Item ``index`` of ``(seed, split)``, reproducible from exactly these arguments."""
 
     def generate(
         self,
@@ -58,13 +96,33 @@ class ItemSource:
         start: int = 0,
     ) -> list[Example]:
         return [
-            self.example(i, seed=seed, split=split, difficulty=difficulty, format=format)  # type: ignore[attr-defined]
+            self.example(i, seed=seed, split=split, difficulty=difficulty, format=format)
             for i in range(start, start + n)
         ]
 
+    def verify(self, completion: str, example: Example) -> Outcome:
+        """Verify a model's reply (its final answer is the text after the last ``</think>``): option letters
+        for a multiple-choice example, else the task's own :meth:`verify_free`."""
+        if example.format == "multiple_choice":
+            return verify_letter(completion, example)
+        return self.verify_free(completion, example)
 
-class Task(ItemSource, ABC):
-    """A built-in reasoning task. Subclasses implement :meth:`make`, :meth:`verify` and :meth:`validate_trace`."""
+    @abstractmethod
+    def verify_free(self, completion: str, example: Example) -> Outcome:
+        """The task's verifier of a free-form reply (for multiple choice: of an option's text)."""
+
+    @abstractmethod
+    def check_trace(self, example: Example, trace: str) -> TraceCheck:
+        """Check a reference or model trace step by step; report the first invalid step and why."""
+
+    def score(self, example: Example, response: str) -> float:
+        """``verify(response, example).score``: 1.0 if correct, below 1 otherwise (partial credit possible)."""
+        return self.verify(response, example).score
+
+
+class BuiltinTask(Task):
+    """A built-in procedural task. Subclasses implement :meth:`make`, :meth:`verify_free` and
+    :meth:`validate_trace` (and :meth:`distractors` for the multiple-choice variant)."""
 
     name: ClassVar[str]
     domain: ClassVar[str]
@@ -80,12 +138,8 @@ class Task(ItemSource, ABC):
         """One item. ``split == "ood"`` must be harder than any ``train``/``test`` item of the same difficulty."""
 
     @abstractmethod
-    def verify(self, example: Example, response: str) -> bool:
-        """Is ``response`` (a free-form final answer) correct for ``example``?"""
-
-    @abstractmethod
     def validate_trace(self, example: Example, trace: str) -> TraceCheck:
-        """Check a trace step by step; report the first invalid step and why."""
+        """Check a free-form trace step by step; report the first invalid step and why."""
 
     def distractors(self, rng: random.Random, item: Item, k: int) -> list[str]:
         """``k`` plausible wrong answers, distinct from each other and from the answer."""
@@ -170,9 +224,3 @@ class Task(ItemSource, ABC):
                 f"names {m.group(1)!r} as option {m.group(2)}; the answer is option {example.answer}",
             )
         return TraceCheck(True)
-
-    def score(self, example: Example, response: str) -> float:
-        """1.0 if ``response`` answers ``example`` correctly, else 0.0 (letters for multiple choice)."""
-        if example.format == "multiple_choice":
-            return letter_score(example, response)
-        return float(self.verify(example, response))

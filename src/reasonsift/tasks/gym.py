@@ -1,7 +1,8 @@
 """``gym:<name>``: any reasoning-gym dataset as a task source (``reasoning_gym.create_dataset``).
 
 Items keep their provenance (``meta["source_dataset"]``, ``meta["source_index"]``, plus the gym seed, size
-and config needed to regenerate them) and are verified by the dataset's own ``score_answer``. Splits
+and config needed to regenerate them) and are verified by the dataset's own ``score_answer``, run in a forked
+child with a time limit: only a score of 1.0 is ``correct``, a hang is ``timeout`` and a crash ``error``. Splits
 ``train`` and ``test`` are two gym seeds derived from ``(dataset, seed, split)``: reasoning-gym seeds item
 ``i`` with ``Random(seed + i)``, so neighbouring seeds would share items; hashed seeds do not (in practice).
 There is no ``ood`` split and no difficulty knob (pass the dataset's own config instead); reasoning-gym items
@@ -17,7 +18,8 @@ from functools import cached_property
 from typing import Any
 
 from reasonsift.data.example import LETTERS, Example
-from reasonsift.tasks.base import ItemSource, TraceCheck, letter_score
+from reasonsift.tasks.base import Task, TraceCheck
+from reasonsift.tasks.outcome import ERROR, TIMEOUT, Outcome, final_answer, no_answer
 from reasonsift.utils.timeout import VerifierTimeout, call_with_timeout
 
 GYM_SPLITS = ("train", "test")
@@ -36,8 +38,8 @@ def gym_dataset_names() -> list[str]:
     return sorted(_require_gym().factory.DATASETS)
 
 
-class GymTask(ItemSource):
-    """A Task-like source over one reasoning-gym dataset (same ``example``/``generate``/``score`` API)."""
+class GymTask(Task):
+    """One reasoning-gym dataset as a :class:`Task`."""
 
     default_difficulty = None
     max_difficulty = None
@@ -145,25 +147,23 @@ class GymTask(ItemSource):
                     return out
         raise NotImplementedError(f"task {self.name!r}: too few distinct answers for {k} distractors")
 
-    def verify(self, example: Example, response: str) -> bool:
-        return self.score_free(example, response) >= 1.0
-
-    def score_free(self, example: Example, response: str) -> float:
-        """The dataset's own ``score_answer`` (may give partial credit), in a child process killed after
-        ``verify_timeout`` seconds: third-party parsing of model output must not hang an evaluation. A
-        verifier that times out or crashes scores 0.0."""
+    def verify_free(self, completion: str, example: Example) -> Outcome:
+        """The dataset's own ``score_answer`` on the final answer, in a child process killed after
+        ``verify_timeout`` seconds: third-party parsing of model output must not hang an evaluation, and its
+        hang (``timeout``) or crash (``error``) is not the model's wrong answer. Partial credit stays
+        ``wrong`` with its score."""
+        got = final_answer(completion)
+        if not got:
+            return no_answer(completion)
         try:
             score = call_with_timeout(
-                self._source(example).score_answer, response, self.entry(example), timeout=self.verify_timeout
+                self._source(example).score_answer, got, self.entry(example), timeout=self.verify_timeout
             )
-        except (VerifierTimeout, RuntimeError):
-            return 0.0
-        return float(score)
-
-    def score(self, example: Example, response: str) -> float:
-        if example.format == "multiple_choice":
-            return letter_score(example, response)
-        return self.score_free(example, response)
+        except VerifierTimeout as e:
+            return Outcome(TIMEOUT, 0.0, got, str(e))
+        except RuntimeError as e:
+            return Outcome(ERROR, 0.0, got, str(e))
+        return Outcome.from_score(score, got)
 
     def validate_trace(self, example: Example, trace: str) -> TraceCheck:
         return TraceCheck(

@@ -21,7 +21,8 @@ import re
 
 from reasonsift.data.example import Example
 from reasonsift.data.segment import by_newline
-from reasonsift.tasks.base import Item, Task, TraceCheck
+from reasonsift.tasks.base import BuiltinTask, Item, TraceCheck
+from reasonsift.tasks.outcome import Outcome, final_answer, no_answer
 
 COLORS = (
     "red",
@@ -93,7 +94,20 @@ def parse_logic(question: str) -> tuple[dict[str, set[str]], str, str]:
     return rules, fact.group(1), fact.group(2)
 
 
-class Logic(Task):
+def verify_logic(completion: str, example: Example) -> Outcome:
+    """The last word of the final answer is the color (``red``, ``Max is red.``); case is ignored.
+
+    >>> ex = Example("l", "... What color is Max?", "red")
+    >>> [verify_logic(c, ex).state for c in ("Max is red.", " RED ", "blue", "reddish", "", "...")]
+    ['correct', 'correct', 'wrong', 'wrong', 'no_answer', 'no_answer']
+    """
+    words = re.findall(r"[a-z]+", final_answer(completion).lower())
+    if not words:
+        return no_answer(completion)
+    return Outcome.judged(words[-1] == example.meta.get("answer_text", example.answer), words[-1])
+
+
+class Logic(BuiltinTask):
     name = "logic"
     domain = "logic"
 
@@ -121,9 +135,8 @@ class Logic(Task):
         meta = {"hops": k, "n_rules": len(rules), "distractor_colors": colors[1:]}
         return Item(question=question, trace="\n".join(steps), answer=colors[0], meta=meta)
 
-    def verify(self, example: Example, response: str) -> bool:
-        words = re.findall(r"[a-z]+", response.lower())
-        return bool(words) and words[-1] == example.meta.get("answer_text", example.answer)
+    def verify_free(self, completion: str, example: Example) -> Outcome:
+        return verify_logic(completion, example)
 
     def distractors(self, rng: random.Random, item: Item, k: int) -> list[str]:
         # The colors the distractor chains end in: wrong answers a model reaches by following a wrong chain.

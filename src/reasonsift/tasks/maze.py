@@ -23,8 +23,9 @@ import re
 
 from reasonsift.data.example import Example
 from reasonsift.data.segment import by_newline
-from reasonsift.tasks.base import Item, Task, TraceCheck
+from reasonsift.tasks.base import BuiltinTask, Item, TraceCheck
 from reasonsift.tasks.maze_astar import MOVES, Grid, Pos, astar, bfs_distance, check_plan, validate_astar
+from reasonsift.tasks.outcome import ERROR, Outcome, final_answer, no_answer
 
 _HEADER = re.compile(r"maze (\d+)x(\d+) start (\d+) (\d+) goal (\d+) (\d+)")
 _MAX_TRIES = 10_000
@@ -44,7 +45,22 @@ def parse_maze(question: str) -> tuple[Grid, Pos, Pos]:
     return Grid(rows), (sx, sy), (gx, gy)
 
 
-class Maze(Task):
+def verify_maze(completion: str, example: Example) -> Outcome:
+    """The last line of the final answer is a shortest valid plan (any one); separators and case are ignored.
+    A question that is not a maze is the example's fault: ``error``, not ``wrong``."""
+    lines = final_answer(completion).splitlines()
+    plan = re.sub(r"[\s,]", "", lines[-1]).upper() if lines else ""
+    if not plan:
+        return no_answer(completion)
+    try:
+        grid, start, goal = parse_maze(example.question)
+    except ValueError as e:
+        return Outcome(ERROR, 0.0, plan, str(e))
+    ok, reason = check_plan(grid, start, goal, plan)
+    return Outcome.judged(ok, plan, reason)
+
+
+class Maze(BuiltinTask):
     name = "maze"
     domain = "planning"
 
@@ -78,20 +94,8 @@ class Maze(Task):
                 return grid, start, goal
         raise RuntimeError(f"maze: no solvable {n}x{n} maze in {_MAX_TRIES} draws")  # pragma: no cover
 
-    def verify(self, example: Example, response: str) -> bool:
-        return self.check_response(example, response)[0]
-
-    def check_response(self, example: Example, response: str) -> tuple[bool, str]:
-        """``(ok, reason)`` for a free-form plan; separators (spaces, commas) and case are ignored."""
-        lines = response.strip().splitlines()
-        plan = re.sub(r"[\s,]", "", lines[-1]).upper() if lines else ""
-        if not plan:
-            return False, "empty plan"
-        try:
-            grid, start, goal = parse_maze(example.question)
-        except ValueError as e:
-            return False, str(e)
-        return check_plan(grid, start, goal, plan)
+    def verify_free(self, completion: str, example: Example) -> Outcome:
+        return verify_maze(completion, example)
 
     def validate_trace(self, example: Example, trace: str) -> TraceCheck:
         try:
