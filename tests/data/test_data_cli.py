@@ -304,3 +304,33 @@ def test_stats_with_every_record_rejected_exits_1(write_jsonl):
     assert res.exit_code == 1
     assert f"{inp}:1: question: empty question" in res.output
     assert "all 1 records were rejected; no statistics" in res.output
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_device_is_refused_not_read_forever():
+    res = runner.invoke(app, ["data", "validate", "/dev/zero"])
+    assert res.exit_code == 1
+    assert "/dev/zero: -: not a file, pipe or FIFO (a device or socket)" in res.output
+
+
+def test_stdin_on_a_terminal_is_refused_not_waited_on(monkeypatch):
+    import io
+    import sys
+
+    from reasonsift.data.errors import DataError
+
+    class Tty(io.TextIOWrapper):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty(io.BytesIO(b"")))
+    with pytest.raises(DataError, match="standard input is a terminal"):
+        read_examples("-")
+
+
+def test_corrupt_refuses_to_write_over_its_input(write_jsonl, tmp_path):
+    inp = write_jsonl("in.jsonl", LIMO[:2])
+    before = (tmp_path / "in.jsonl").read_bytes()
+    res = runner.invoke(app, ["data", "corrupt", inp, "--mode", "swap", "-o", inp])
+    assert res.exit_code == 1 and "is the input file" in res.output
+    assert (tmp_path / "in.jsonl").read_bytes() == before

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def read_raw(path: str | Path, *, split: str = "train") -> RawSource:
     """Read every record of ``path``: a file, ``-`` (stdin), a ``save_to_disk`` directory, or a hub id."""
     spath = str(path)
     if spath == STDIN:
+        if sys.stdin is None or sys.stdin.isatty():  # waiting on a terminal would look like a hang
+            raise file_problem(STDIN_NAME, "standard input is a terminal; pipe data in (cat x.jsonl | ...)")
         return read_bytes(STDIN_NAME, sys.stdin.buffer.read(), name=STDIN_NAME, stem="stdin")
     p = Path(path)
     if not p.exists():
@@ -67,6 +70,11 @@ def read_raw(path: str | Path, *, split: str = "train") -> RawSource:
         raise FileNotFoundError(f"{spath}: no such file or directory")
     if p.is_dir():
         return read_disk(p, split=split)
+    mode = p.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # /dev/zero would be read until memory runs out
+        raise file_problem(
+            spath, "not a file, pipe or FIFO (a device or socket); pass a file, or pipe to '-'"
+        )
     with open(p, "rb") as fh:  # once: a pipe or FIFO gives its bytes only to the first reader
         data = fh.read()
     return read_bytes(spath, data, suffix=p.suffix)
