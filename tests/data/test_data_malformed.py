@@ -102,6 +102,7 @@ CASES = {
             "store it as a string"
         ],
     ),
+    "nan_value.jsonl": ({}, ["{p}:2: score: -Infinity is not valid JSON; use null, a number or a string"]),
     "lone_surrogate.jsonl": (
         {},
         [

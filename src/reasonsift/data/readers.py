@@ -52,8 +52,12 @@ def _parse_int(text: str) -> int | _BigInt:
     return _BigInt(text) if len(text.lstrip("-")) > MAX_INT_DIGITS else int(text)
 
 
+class _Constant(str):
+    """``NaN``/``Infinity``, which Python's json accepts but JSON does not: kept to be named as a problem."""
+
+
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_int=_parse_int)
+    return json.loads(text, parse_int=_parse_int, parse_constant=_Constant)
 
 
 def read_raw(path: str | Path, *, split: str = "train") -> RawSource:
@@ -193,7 +197,7 @@ def _object_record(spath: str, line: int, obj: Any, text: str | None = None) -> 
 
 
 def _value_problem(obj: dict[str, Any]) -> tuple[str | None, str] | None:
-    """``(field, message)`` for a value no later stage can handle: too deep, or an integer too long."""
+    """``(field, message)`` for a value no later stage can handle: too deep, an integer too long, NaN."""
     stack: list[tuple[Any, str | None, int]] = [(v, k, 1) for k, v in obj.items()]
     while stack:
         v, top, depth = stack.pop()
@@ -204,6 +208,8 @@ def _value_problem(obj: dict[str, Any]) -> tuple[str | None, str] | None:
                 f"integer of {len(v.lstrip('-'))} digits is longer than {MAX_INT_DIGITS} digits "
                 "(Python's int/str limit); store it as a string"
             )
+        if isinstance(v, _Constant):  # written back it would make the output invalid JSON
+            return top, f"{v} is not valid JSON; use null, a number or a string"
         if isinstance(v, dict):
             stack += [(x, top, depth + 1) for x in v.values()]
         elif isinstance(v, list):
