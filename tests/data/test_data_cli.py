@@ -334,3 +334,25 @@ def test_corrupt_refuses_to_write_over_its_input(write_jsonl, tmp_path):
     res = runner.invoke(app, ["data", "corrupt", inp, "--mode", "swap", "-o", inp])
     assert res.exit_code == 1 and "is the input file" in res.output
     assert (tmp_path / "in.jsonl").read_bytes() == before
+
+
+def test_a_plain_directory_is_a_clear_error(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x.jsonl").write_text('{"id": "a", "question": "q", "answer": "a"}\n')
+    res = runner.invoke(app, ["data", "validate", str(tmp_path / "d")])
+    assert res.exit_code == 1
+    assert "a directory, but not a Hugging Face save_to_disk directory" in " ".join(res.output.split())
+
+
+def test_readers_and_hub_do_not_import_each_other():
+    """The shared raw types live in data/raw.py; neither reader module imports the other's types."""
+    import ast
+    from pathlib import Path
+
+    import reasonsift.data
+
+    root = Path(reasonsift.data.__file__).parent
+    for name, other in (("hub.py", "reasonsift.data.readers"), ("raw.py", "reasonsift.data.hub")):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert other not in mods and "reasonsift.data.readers" not in mods, name
