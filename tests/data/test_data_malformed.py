@@ -85,6 +85,65 @@ CASES = {
             "{p}:3: prompt: expected optional system turns then one user turn, got roles ['assistant']",
         ],
     ),
+    # Hostile input (issue 7): each is one record's problem with path:line: field, never a traceback.
+    "deep_nesting.jsonl": ({}, ["{p}:2: -: invalid JSON: nested deeper than 100 levels"]),
+    "nested_too_deep.jsonl": ({}, ["{p}:2: extra: nested deeper than 100 levels"]),
+    "huge_int.jsonl": (
+        {},
+        [
+            "{p}:2: answer: integer of 5000 digits is longer than 4300 digits (Python's int/str limit); "
+            "store it as a string"
+        ],
+    ),
+    "huge_int_array.json": (
+        {},
+        [
+            "{p}:2: n: integer of 4400 digits is longer than 4300 digits (Python's int/str limit); "
+            "store it as a string"
+        ],
+    ),
+    "nan_value.jsonl": ({}, ["{p}:2: score: -Infinity is not valid JSON; use null, a number or a string"]),
+    "lone_surrogate.jsonl": (
+        {},
+        [
+            "{p}:2: question: lone surrogate \\ud800 at character 4 is not valid Unicode and cannot be "
+            "written as UTF-8; fix or remove it"
+        ],
+    ),
+    "lone_surrogate_column.jsonl": (
+        {},
+        [
+            "{p}:2: meta.note: lone surrogate \\udc80 at character 2 is not valid Unicode and cannot be "
+            "written as UTF-8; fix or remove it"
+        ],
+    ),
+    "think_in_answer.jsonl": (
+        {},
+        ["{p}:2: answer: contains a <think> tag; only the trace may hold reasoning (move it to trace)"],
+    ),
+    "think_in_question.jsonl": (
+        {},
+        ["{p}:2: question: contains a <think> tag; only the trace may hold reasoning (move it to trace)"],
+    ),
+    "s1k_empty_trajectory.jsonl": (
+        {},
+        [
+            "{p}:2: deepseek_thinking_trajectory: trace is null; drop the record or fill in its trace",
+            "{p}:3: deepseek_thinking_trajectory: empty trace; drop the record or fill in its trace",
+        ],
+    ),
+    "limo_null_solution.jsonl": (
+        {},
+        ["{p}:2: solution: trace is null; drop the record or fill in its trace"],
+    ),
+    "map_drops_column.jsonl": (
+        {"field_map": {"question": "problem"}},
+        [
+            "{p}: -: field map question=problem: the file already has a column 'question', which the map "
+            "would drop; map it away too (e.g. question=problem,question_original=question) or drop that "
+            "column first"
+        ],
+    ),
     "parquet_bad_rows.parquet": (
         {},
         [

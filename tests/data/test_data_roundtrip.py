@@ -125,3 +125,41 @@ def test_write_is_atomic_on_failure(tmp_path):
         write_examples(bad, out)
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.parquet"]
+
+
+# Records a hostile user might import. Whatever import accepts, every exporter must give back unchanged:
+# a <think> in an answer used to be accepted, and the TRL export then failed the tool's own validation.
+HOSTILE = [
+    {"id": "h1", "question": "2+2", "answer": "<think>2+2=4</think>4"},
+    {"id": "h2", "question": "2+2", "answer": "4</think>", "trace": "2+2=4"},
+    {"id": "h3", "question": "2+2 <think>", "answer": "4", "trace": "2+2=4"},
+    {"id": "h4", "question": "2+2", "answer": "4", "trace": "<think>inner</think>"},
+    {"id": "h5", "question": "2+2", "answer": " 4 ", "trace": "   "},
+    {
+        "id": "h6",
+        "question": "Q\nA) 4\nB) 5",
+        "answer": "A",
+        "choices": ["4", "5"],
+        "format": "multiple_choice",
+    },
+    {"id": "h7", "question": "caf\ud800", "answer": "4"},
+    {"id": "h8", "question": "2+2", "answer": "4", "meta": {"k\udc80": 1}},
+]
+
+
+@pytest.mark.parametrize("to, name", TARGETS)
+def test_what_import_accepts_every_exporter_round_trips(tmp_path, write_jsonl, to, name):
+    src = write_jsonl("hostile.jsonl", [json.dumps(r) for r in HOSTILE])
+    accepted = read_examples(src, on_error="skip")
+    assert accepted.n_read == len(HOSTILE) == len(accepted.examples) + len(accepted.rejects)
+    assert [r.line for r in accepted.rejects] == [1, 2, 3, 7, 8]
+    path = tmp_path / name
+    write_examples(accepted.examples, path, to=to)
+    again = read_examples(str(path))  # on_error="fail": the export passes the tool's own validation
+    assert again.examples == accepted.examples
+
+
+@pytest.mark.parametrize("row", [HOSTILE[i] for i in (0, 1, 2, 6, 7)], ids=lambda r: r["id"])
+def test_example_problems_agree_with_import(row):
+    """The in-process check (Example.problems) refuses what import refuses, so no exporter sees it."""
+    assert Example.from_dict({**row, "trace": row.get("trace", "")}).problems()

@@ -93,3 +93,86 @@ def test_pad_token_set_when_missing(tiny_model, tok):
     ensure_pad_token(tiny_model, tok)
     assert tok.pad_token == tok.eos_token
     assert tiny_model.generation_config.pad_token_id == tok.eos_token_id
+
+
+# ---- hostile input (issue 7): a clear ValueError naming the option or the file, never a traceback ----
+@pytest.mark.parametrize("name", ["auto", "cpu", "cuda", "cuda:0", "cuda:12", "mps"])
+def test_check_device_accepts_the_documented_spellings(name):
+    from reasonsift.models.load import check_device
+
+    check_device(name)
+
+
+@pytest.mark.parametrize("name", ["tpu", "gpu", "cuda:", "cuda:x", "CPU", "", "cuda:0 ", "cpu;rm"])
+def test_check_device_refuses_anything_else_naming_the_option(name):
+    from reasonsift.models.load import check_device, resolve_device
+
+    for fn in (check_device, resolve_device):
+        with pytest.raises(ValueError, match=r"^device: expected auto, cpu, cuda, cuda:N or mps") as e:
+            fn(name)
+        assert "--device" in str(e.value)
+
+
+def test_configs_refuse_a_bad_device_before_any_model_loads():
+    from reasonsift.profile.config import ProfileConfig
+    from reasonsift.train.pretrain import PretrainConfig
+
+    with pytest.raises(ValueError, match="--device"):
+        ProfileConfig(device="tpu")
+    with pytest.raises(ValueError, match="--device"):
+        PretrainConfig(out_dir="unused", device="tpu").validate()  # main() validates before building
+
+
+def test_profile_cli_rejects_device_before_reading_the_model(tmp_path):
+    from typer.testing import CliRunner
+
+    from reasonsift.cli import app
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"id": "a", "question": "q", "answer": "a"}\n')
+    res = CliRunner().invoke(
+        app,
+        [
+            "profile",
+            str(data),
+            "-o",
+            str(tmp_path / "run"),
+            "-m",
+            str(tmp_path / "no-such-model"),
+            "--device",
+            "tpu",
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert res.exit_code != 0
+    assert "--device" in res.output and "no-such-model" not in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "bad_header"])
+def test_corrupt_safetensors_is_a_clear_error_naming_the_file(saved_dir, damage):
+    p = saved_dir / "model.safetensors"
+    b = p.read_bytes()
+    p.write_bytes(
+        {
+            "garbage": b"not safetensors" * 4,
+            "truncated": b[: len(b) // 2],
+            "bad_header": b[:8] + b"{{{{" + b[12:],
+        }[damage]
+    )
+    with pytest.raises(ValueError, match="not a valid safetensors file") as e:
+        load(saved_dir)
+    assert str(p) in str(e.value) and "save it again" in str(e.value)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_corrupt_pickle_with_allow_pickle_is_a_clear_error_naming_the_file(saved_dir, damage):
+    _to_pickle_only(saved_dir)
+    p = saved_dir / "pytorch_model.bin"
+    b = p.read_bytes()
+    p.write_bytes(b"garbage!" * 10 if damage == "garbage" else b[: len(b) // 2])
+    with pytest.raises(ValueError, match="could not read the weights pytorch_model.bin") as e:
+        load(saved_dir, allow_pickle=True)
+    assert "weights_only" not in str(
+        e.value
+    )  # torch's hint to unpickle without the safety net is not passed on

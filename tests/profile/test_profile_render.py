@@ -59,3 +59,11 @@ def test_decode_offsets_match_offset_mapping(tok):
     text = "<|user|>1+2<|assistant|><think>1+2=3</think>3</s>"
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
     assert offsets_by_decode(tok, enc["input_ids"]) == [tuple(o) for o in enc["offset_mapping"]]
+
+
+def test_template_syntax_error_is_path_line_template_message(tok):
+    bad = "{% for m in messages %}\n{{ m['content'] }\n{% endfor %}"
+    with pytest.raises(ValueError) as e:
+        Renderer(tok, template=bad, template_path="my.jinja")
+    assert str(e.value) == "my.jinja:2: template: unexpected '}'"
+    Renderer(tok, template=bad, no_template=True)  # not used, not checked

@@ -170,3 +170,16 @@ def test_screenshot(driver, tmp_path):
         shutil.copyfile(shot, DOCS_IMG)
         print(f"docs screenshot: {DOCS_IMG}")
     assert _severe(driver) == []
+
+
+def test_incomplete_run_shows_a_banner(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    run = write_run(tmp_path / "run", sample_rows(), undone_rows=sample_rows(2, seed=9))
+    _open(driver, render_viewer(run, tmp_path / "viewer.html"))
+    banner = driver.find_element(By.ID, "incomplete")
+    assert banner.is_displayed() and "Incomplete run" in banner.text and "part-00002.parquet" in banner.text
+    whole = write_run(tmp_path / "whole", sample_rows())
+    _open(driver, render_viewer(whole, tmp_path / "whole.html"))
+    assert not driver.find_element(By.ID, "incomplete").is_displayed()
+    assert _severe(driver) == []

@@ -118,3 +118,77 @@ def test_colour_scale():
     assert scale_position(0.5, 2.0, log=False) == 0.25
     with pytest.raises(ValueError, match="h_max"):
         scale_position(0.1, 0.0)
+
+
+# ---- a run that is not whole says so (issue 7: "runs that lie") ----------------------------------------
+def test_incomplete_notes_unfinished_shards(run_dir):
+    assert load_run(run_dir).incomplete == [
+        "1 of 3 shards have no completion marker (part-00002.parquet); their examples are not shown"
+    ]
+
+
+def test_whole_run_has_no_incomplete_notes(tmp_path):
+    run = write_run(tmp_path / "run", sample_rows())
+    assert load_run(run).incomplete == []
+
+
+def test_incomplete_notes_missing_stats_gaps_orphans_and_count_mismatch(tmp_path):
+    run = write_run(tmp_path / "run", sample_rows(12))  # shards 0, 1, 2
+    (run / "stats.json").unlink()
+    notes = load_run(run).incomplete
+    assert len(notes) == 1 and notes[0].startswith("no stats.json: the run did not finish")
+    (run / "stats.json").write_text(json.dumps({"n_profiled": 12}))
+    assert load_run(run).incomplete == []
+    (run / "stats.json").write_text(json.dumps({"n_profiled": 20}))
+    assert load_run(run).incomplete == [
+        "stats.json counts 20 profiled examples but the completed shards hold 12"
+    ]
+    (run / "stats.json").write_text(json.dumps({"n_profiled": 8}))
+    (run / "examples" / "part-00001.parquet").unlink()  # its marker stays: an orphan, and a gap in the data
+    assert load_run(run).incomplete == [
+        "1 completion marker(s) without their shard (part-00001.parquet)",
+    ]
+    (run / "examples" / "part-00001.done").unlink()
+    assert load_run(run).incomplete == ["1 shard(s) missing from the numbering (first: part-00001.parquet)"]
+
+
+def test_incomplete_notes_reach_the_page_and_the_callback(run_dir, tmp_path):
+    from reasonsift.report.viewer import render_viewer
+
+    seen = []
+    html = render_viewer(run_dir, tmp_path / "v.html", on_incomplete=seen.append).read_text(encoding="utf-8")
+    notes = load_run(run_dir).incomplete
+    assert seen == [notes]
+    m = json.loads(html.split('id="rs-data">', 1)[1].split("</script>", 1)[0])
+    assert m["meta"]["incomplete"] == notes
+    assert '<div id="incomplete" class="incomplete" role="alert" hidden></div>' in html
+    assert "META.incomplete" in html and 'getElementById("incomplete")' in html
+
+
+def test_hostile_shard_name_in_a_note_stays_text(tmp_path):
+    from reasonsift.report.viewer import render_viewer
+
+    run = write_run(tmp_path / "run", sample_rows())
+    (run / "examples" / "part-<img src=x onerror=alert(1)>.parquet").write_bytes(b"")
+    html = render_viewer(run, tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in html and "part-\\u003cimg src=x" in html
+
+
+def test_cli_view_warns_about_an_incomplete_run(run_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from reasonsift.cli import app
+
+    res = CliRunner().invoke(
+        app, ["view", str(run_dir), "-o", str(tmp_path / "v.html")], env={"COLUMNS": "300"}
+    )
+    assert res.exit_code == 0, res.output
+    assert (
+        "warning: incomplete run: 1 of 3 shards have no completion marker (part-00002.parquet); "
+        "their examples are not shown" in res.output
+    )
+    whole = write_run(tmp_path / "whole", sample_rows())
+    res = CliRunner().invoke(
+        app, ["view", str(whole), "-o", str(tmp_path / "w.html")], env={"COLUMNS": "300"}
+    )
+    assert res.exit_code == 0 and "incomplete" not in res.output

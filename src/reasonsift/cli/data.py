@@ -23,6 +23,13 @@ def _print_problems(problems) -> None:
         console.print(str(p), highlight=False, markup=False, soft_wrap=True)
 
 
+def _print_error(e) -> None:
+    """A DataError's problems, then ``read N = valid K + rejected R`` when it came from reading records."""
+    _print_problems(e.problems)
+    if (line := e.balance()) is not None:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 def _read_all(inp: str, from_: str, map_: str | None, split: str, status: str):
     """Read every record with rejects kept (``on_error="skip"``); a whole-file problem prints and exits 1."""
     from reasonsift.data.errors import DataError
@@ -35,7 +42,7 @@ def _read_all(inp: str, from_: str, map_: str | None, split: str, status: str):
                 inp, fmt=from_, field_map=parse_field_map(map_), on_error="skip", split=split
             )
     except DataError as e:
-        _print_problems(e.problems)
+        _print_error(e)
         raise typer.Exit(1) from None
 
 
@@ -80,7 +87,7 @@ def convert(
             with console.status(f"converting {inp}"):
                 res = main(cfg)
         except DataError as e:
-            _print_problems(e.problems)
+            _print_error(e)
             raise typer.Exit(1) from None
     r = res.read
     out.print(
@@ -142,6 +149,9 @@ def stats(
             raise ValueError(f"--batch-size: expected >= 1, got {batch_size}")
         r = _read_all(inp, from_, map_, split, f"reading {inp}")
         exs = r.examples
+        if not exs:  # statistics of nothing would read as a valid, empty dataset
+            _print_problems(r.problems)
+            raise ValueError(f"{inp}: all {r.n_read} records were rejected; no statistics")
         if tokenizer is None:
             unit, lengths = "chars", [len(ex.trace) for ex in exs]
         else:

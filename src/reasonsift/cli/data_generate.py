@@ -58,11 +58,13 @@ def corrupt(
     output: Path = typer.Option(..., "-o", "--out", help="Output file (.jsonl or .parquet)."),
 ) -> None:
     """Corrupt the traces of a dataset (answers kept); the mode is recorded in each example's meta."""
+    from reasonsift.data.convert import check_paths
     from reasonsift.data.io import output_format, read_examples, write_examples
     from reasonsift.tasks.corrupt import corrupt as corrupt_examples
 
     with user_errors():
         output_format(output, None)
+        check_paths(str(input), output, None)  # writing over the input would lose it
         examples = read_examples(input).examples
         corrupted = corrupt_examples(examples, mode, seed=seed, rate=rate)
         write_examples(corrupted, output)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from reasonsift.cli.common import console, out, progress, user_errors
 
@@ -33,7 +34,13 @@ def view(
         def on_shard(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        path = render_viewer(run_dir, target, max_examples=max_examples, on_shard=on_shard)
+        def on_incomplete(notes: list[str]) -> None:
+            for note in notes:
+                console.print(f"[bold yellow]warning:[/] incomplete run: {escape(note)}", soft_wrap=True)
+
+        path = render_viewer(
+            run_dir, target, max_examples=max_examples, on_shard=on_shard, on_incomplete=on_incomplete
+        )
     size = path.stat().st_size
     console.print(f"wrote {path} ({size / 1e6:.2f} MB)", highlight=False)
     out.print(str(path), highlight=False, soft_wrap=True)

@@ -113,7 +113,50 @@ def validate_fields(d: dict[str, Any]) -> list[tuple[str, str]]:
     trace = d.get("trace") or ""
     if isinstance(trace, str) and not think_tags_balanced(trace):
         out.append(("trace", "unbalanced <think> tags"))
+    # Exporters write <think>trace</think>answer after the question: a tag in either would move text
+    # between trace and answer on re-import, so the tool's own exports would fail its validation.
+    for name in ("question", "answer"):
+        if _THINK_TAG.search(d[name]):
+            out.append((name, "contains a <think> tag; only the trace may hold reasoning (move it to trace)"))
+    bad_fields: set[str] = set()
+    for name, value in _strings(d):
+        if name not in bad_fields and (bad := unencodable(value)) is not None:
+            bad_fields.add(name)  # one problem per field is enough to find it
+            out.append((name, bad))
     return out
+
+
+def _strings(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(field, text)`` for every string of the record, meta keys and nested values included."""
+    out: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [(k, d.get(k)) for k in FIELDS]
+    while stack:
+        name, v = stack.pop()
+        if isinstance(v, str):
+            out.append((name, v))
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                sub = f"{name}.{k}" if name == "meta" else name  # meta: name the key (a leftover column)
+                stack.append((sub, x))
+                if isinstance(k, str):
+                    out.append((sub, k))
+        elif isinstance(v, list | tuple):
+            stack += [(name, x) for x in v]
+    return sorted(out, key=lambda t: FIELDS.index(t[0].split(".")[0]))
+
+
+def unencodable(text: str) -> str | None:
+    """Why ``text`` cannot be written as UTF-8 (a lone surrogate such as ``\\ud800``), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return (
+            f"lone surrogate \\u{ord(text[e.start]):04x} at character {e.start + 1} is not valid Unicode "
+            "and cannot be written as UTF-8; fix or remove it"
+        )
+    return None
 
 
 def think_tags_balanced(text: str) -> bool:

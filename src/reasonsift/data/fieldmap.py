@@ -32,6 +32,23 @@ def check_field_map(field_map: dict[str, str]) -> None:
             raise ValueError(f"field_map: expected non-empty string names, got {target!r}={column!r}")
 
 
+def field_map_problem(columns: list[str], field_map: dict[str, str]) -> str | None:
+    """Why ``field_map`` cannot apply to a file with ``columns``: a column it names is absent, or it would
+    silently replace a column the file already has (``question=problem`` over an existing ``question``)."""
+    absent = [f"{t}={c}" for t, c in field_map.items() if c not in columns]
+    if absent:
+        return f"field map {', '.join(absent)}: no such column; columns: {columns}"
+    sources = set(field_map.values())
+    clash = [t for t, c in field_map.items() if t in columns and t not in sources and t != c]
+    if clash:
+        t = clash[0]
+        return (
+            f"field map {t}={field_map[t]}: the file already has a column {t!r}, which the map would drop; "
+            f"map it away too (e.g. {t}={field_map[t]},{t}_original={t}) or drop that column first"
+        )
+    return None
+
+
 def mapped_columns(columns: list[str], field_map: dict[str, str]) -> list[str]:
     """The column names an importer sees after ``field_map`` is applied to a file with ``columns``."""
     sources = set(field_map.values())

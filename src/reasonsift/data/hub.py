@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from reasonsift.data.readers import RawRecord, RawSource, file_problem
+from reasonsift.data.raw import RawRecord, RawSource, file_problem
 
 _TRUE = ("1", "true", "yes", "on")
 

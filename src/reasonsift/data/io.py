@@ -15,7 +15,7 @@ from typing import Any
 
 from reasonsift.data.errors import DataError, Problem
 from reasonsift.data.example import Example
-from reasonsift.data.fieldmap import apply_field_map, check_field_map, mapped_columns
+from reasonsift.data.fieldmap import apply_field_map, check_field_map, field_map_problem, mapped_columns
 from reasonsift.data.formats import FORMAT_NAMES, Context, detect, get_importer, trl, verl
 from reasonsift.data.readers import read_raw
 from reasonsift.data.validate import DuplicateIds, import_record
@@ -78,13 +78,8 @@ def read_examples(
     importer = None if fmt in (None, "auto") else get_importer(fmt)
     src = read_raw(path, split=split)
     columns = src.columns()
-    absent = [f"{t}={c}" for t, c in field_map.items() if c not in columns]
-    if absent and columns:
-        raise DataError(
-            Problem(
-                src.path, None, None, f"field map {', '.join(absent)}: no such column; columns: {columns}"
-            )
-        )
+    if columns and (why := field_map_problem(columns, field_map)):
+        raise DataError(Problem(src.path, None, None, why))
     seen = mapped_columns(columns, field_map)
     if importer is None and columns:
         importer = detect(seen)
@@ -119,7 +114,7 @@ def read_examples(
             examples.append(ex)
     problems = [p for r in rejects for p in r.problems]
     if problems and on_error == "fail":
-        raise DataError(problems)
+        raise DataError(problems, n_read=len(src.records), n_rejected=len(rejects))
     if on_error == "skip" and rejects_path is not None:
         write_rejects(rejects, rejects_path)
     name = importer.name if importer else ""
@@ -128,7 +123,8 @@ def read_examples(
 
 def write_rejects(rejects: list[Reject], path: str | os.PathLike) -> None:
     """JSONL, one line per reject: ``{"line", "reason", "record"}`` (record = raw object or raw text)."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+    # A rejected string may hold a lone surrogate: backslashreplace writes it as the JSON escape \udXXX.
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
         for r in rejects:
             row = {"line": r.line, "reason": r.reason, "record": r.raw}
             fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 # What a hub download needs: configs, tokenizer files, safetensors weights (pickles only when allowed).
@@ -23,7 +26,24 @@ _ETAG_TIMEOUT_S = 5.0
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(name: str | torch.device) -> None:
+    """Refuse a device string that is not auto, cpu, cuda, cuda:N or mps, before any model is loaded.
+
+    Only the spelling is checked here; whether CUDA is present is :func:`resolve_device`'s question.
+    """
+    if isinstance(name, torch.device):
+        return
+    if not isinstance(name, str) or not _DEVICE.match(name):
+        raise ValueError(
+            f"device: expected auto, cpu, cuda, cuda:N or mps, got {name!r}; pass one of these to --device"
+        )
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    check_device(device)
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
@@ -104,6 +124,32 @@ def check_weights(model_dir: Path, *, allow_pickle: bool) -> bool:
     raise FileNotFoundError(f"model: no weights (*.safetensors) in {model_dir}")
 
 
+def weight_files(model_dir: Path) -> list[str]:
+    """Names of the checkpoint files in ``model_dir`` (safetensors, else pickles), for messages."""
+    names = sorted(p.name for p in model_dir.glob("*.safetensors"))
+    return names or sorted(p.name for p in [*model_dir.glob("*.bin"), *model_dir.glob("*.pt")])
+
+
+def check_safetensors(model_dir: Path) -> None:
+    """Read every safetensors header (cheap: no tensor data) so that a corrupt or truncated file is named."""
+    from safetensors import safe_open
+
+    for f in sorted(model_dir.glob("*.safetensors")):
+        try:
+            with safe_open(str(f), framework="pt"):
+                pass
+        except (SafetensorError, OSError) as e:
+            raise ValueError(
+                f"model: {f} is not a valid safetensors file ({_first_line(e)}); the checkpoint is "
+                "corrupt or incomplete, download or save it again"
+            ) from None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def check_remote_code(model_dir: Path, *, trust_remote_code: bool) -> None:
     """Refuse a model whose class exists only as code in its repository unless ``trust_remote_code``."""
     cfg_path = model_dir / "config.json"
@@ -137,10 +183,24 @@ def load(
     model_dir = resolve_local_dir(str(name_or_path), revision=revision, allow_pickle=allow_pickle)
     check_remote_code(model_dir, trust_remote_code=trust_remote_code)
     use_safetensors = check_weights(model_dir, allow_pickle=allow_pickle)
+    if use_safetensors:
+        check_safetensors(model_dir)
     tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(
-        model_dir, dtype=dt, trust_remote_code=trust_remote_code, use_safetensors=use_safetensors
-    ).to(dev)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            model_dir, dtype=dt, trust_remote_code=trust_remote_code, use_safetensors=use_safetensors
+        )
+    except (EOFError, OSError, RuntimeError, pickle.UnpicklingError, SafetensorError) as e:
+        # A corrupt or truncated checkpoint surfaces as any of these, deep inside transformers/torch.
+        # torch's own UnpicklingError text suggests weights_only=False, i.e. running the pickle: not shown.
+        unpickle = isinstance(e, pickle.UnpicklingError)
+        detail = "not a readable PyTorch pickle" if unpickle else f"{type(e).__name__}: {_first_line(e)}"
+        raise ValueError(
+            f"model: could not read the weights {', '.join(weight_files(model_dir))} in {model_dir} "
+            f"({detail}); the checkpoint is corrupt, incomplete or does not match config.json; "
+            "download or save it again"
+        ) from None
+    model = model.to(dev)
     model.eval()
     ensure_pad_token(model, tok)
     return model, tok

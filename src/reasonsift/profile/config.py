@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+from reasonsift.models.load import check_device
 from reasonsift.ops.infogain import DEFAULT_POSTHOC_GAIN, DEFAULT_POSTHOC_PPL0
 from reasonsift.ops.masks import DEFAULT_RHO, INTERPOLATIONS, POOLS, check_rho
 
@@ -78,6 +79,7 @@ class ProfileConfig:
             raise ValueError(f"quantile: expected one of {INTERPOLATIONS}, got {self.quantile!r}")
         if self.overflow not in OVERFLOW:
             raise ValueError(f"overflow: expected one of {OVERFLOW}, got {self.overflow!r}")
+        check_device(self.device)
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype: expected one of {DTYPES}, got {self.dtype!r}")
         if not (self.temperature > 0 and math.isfinite(self.temperature)):

@@ -68,7 +68,8 @@ def versions() -> dict:
 
 def build_manifest(cfg_dict: dict, models: dict[str, dict], data_path: str | None) -> dict:
     data = {"path": data_path}
-    if data_path and Path(data_path).exists():
+    # Only what can be read twice: a pipe, FIFO or stdin ("-") was consumed when the data was read.
+    if data_path and (Path(data_path).is_file() or Path(data_path).is_dir()):
         data["sha256"] = file_sha256(data_path)
     return {
         "kind": "reasonsift.profile",

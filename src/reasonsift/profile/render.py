@@ -51,10 +51,29 @@ def offsets_by_decode(tokenizer, ids: list[int]) -> list[tuple[int, int]]:
     return out
 
 
+def check_template(text: str, path: str = "template") -> None:
+    """Compile a chat template as transformers does; a syntax error is ``path:line: template: message``."""
+    import jinja2
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+
+    try:
+        _compile_jinja_template(text)
+    except jinja2.TemplateSyntaxError as e:
+        raise ValueError(f"{path}:{e.lineno}: template: {e.message}") from None
+
+
 class Renderer:
     """Turns (user text, assistant text) into token ids with the scored span and character-level labels."""
 
-    def __init__(self, tokenizer, template: str | None = None, no_template: bool = False):
+    def __init__(
+        self,
+        tokenizer,
+        template: str | None = None,
+        no_template: bool = False,
+        template_path: str = "template",
+    ):
+        if template is not None and not no_template:
+            check_template(template, template_path)  # before any example: a syntax error is the user's
         self.tok = tokenizer
         self.template = template
         self.no_template = no_template

@@ -1,12 +1,15 @@
 """Read a profile run directory (layout: ``docs/profile-schema.md``) for the viewer.
 
 Only shards with a ``.done`` marker are read, in name order, so a run that is still being written (or crashed
-mid-shard) shows what is complete and nothing half-written. Optional columns may be absent.
+mid-shard) shows what is complete and nothing half-written. Optional columns may be absent. What such a run
+lacks (unfinished or missing shards, no ``stats.json``, counts that disagree) is listed in
+``RunData.incomplete``, so that neither the CLI nor the page presents part of a run as all of it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +67,7 @@ class RunData:
     forking: dict[str, list[bool]] = field(default_factory=dict)  # id -> dataset-pool mask
     n_rejects: int = 0
     shards: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)  # why this is not the whole run; empty when it is
 
 
 def done_shards(run_dir: Path) -> list[Path]:
@@ -80,6 +84,51 @@ def done_shards(run_dir: Path) -> list[Path]:
         for p in sorted(ex_dir.glob("part-*.parquet"))
         if (ex_dir / f"_{p.stem}.done").exists() or p.with_suffix(".done").exists()
     ]
+
+
+def _shard_index(name: str) -> int | None:
+    m = re.fullmatch(r"_?part-(\d+)\.(?:parquet|done)", name)
+    return int(m.group(1)) if m else None
+
+
+def incompleteness(run_dir: Path, done: list[Path], n_rows: int, stats: dict[str, Any]) -> list[str]:
+    """Why the completed shards of ``run_dir`` are not the whole run, one sentence each ([] when they are).
+
+    A run is whole when every shard has its marker, shard numbers have no gaps, ``stats.json`` (written
+    after the last shard) exists, and its ``n_profiled`` equals the rows read.
+    """
+    ex_dir = run_dir / "examples"
+    notes: list[str] = []
+    all_parts = sorted(ex_dir.glob("part-*.parquet"))
+    finished = set(done)
+    unfinished = [p.name for p in all_parts if p not in finished]
+    if unfinished:
+        shown = ", ".join(unfinished[:5]) + (
+            f" and {len(unfinished) - 5} more" if len(unfinished) > 5 else ""
+        )
+        notes.append(
+            f"{len(unfinished)} of {len(all_parts)} shards have no completion marker ({shown}); "
+            "their examples are not shown"
+        )
+    markers = {i for p in ex_dir.glob("*.done") if (i := _shard_index(p.name)) is not None}
+    parts = {i for p in all_parts if (i := _shard_index(p.name)) is not None}
+    orphan = sorted(markers - parts)
+    if orphan:
+        notes.append(f"{len(orphan)} completion marker(s) without their shard (part-{orphan[0]:05d}.parquet)")
+    known = markers | parts
+    gaps = sorted(set(range(max(known) + 1)) - known) if known else []
+    if gaps:
+        notes.append(f"{len(gaps)} shard(s) missing from the numbering (first: part-{gaps[0]:05d}.parquet)")
+    if not (run_dir / "stats.json").exists():
+        notes.append(
+            "no stats.json: the run did not finish, so dataset statistics, the forking threshold and "
+            "rejects may be missing; finish it with `reasonsift profile --resume`"
+        )
+    elif isinstance(stats.get("n_profiled"), int) and stats["n_profiled"] != n_rows:
+        notes.append(
+            f"stats.json counts {stats['n_profiled']} profiled examples but the completed shards hold {n_rows}"
+        )
+    return notes
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -165,15 +214,17 @@ def load_run(
             forking = dict(
                 zip(table.column("id").to_pylist(), table.column("forking").to_pylist(), strict=True)
             )
+    stats = _read_json(run_dir / "stats.json")
     return RunData(
         run_dir=run_dir,
         rows=rows,
         scores={c: v for c, v in scores.items() if c in present},
         entropy_all=entropy_all,
         n_examples=n,
-        stats=_read_json(run_dir / "stats.json"),
+        stats=stats,
         manifest=_read_json(run_dir / "manifest.json"),
         forking=forking,
         n_rejects=_count_lines(run_dir / "rejects.jsonl"),
         shards=[p.name for p in shards],
+        incomplete=incompleteness(run_dir, shards, n, stats),
     )

@@ -70,6 +70,11 @@
     cards.appendChild(card("forking τ" + (META.pool ? " (" + META.pool + " pool)" : ""), fmt(META.tau)));
     if (sm.forking_share !== null && sm.forking_share !== undefined) cards.appendChild(card("forking tokens", pct(sm.forking_share)));
     cards.appendChild(card("rejected", fmt(META.n_rejects)));
+    if (META.incomplete && META.incomplete.length) {
+      var inc = document.getElementById("incomplete");
+      inc.hidden = false;
+      inc.textContent = "Incomplete run: this page shows only part of it.\n- " + META.incomplete.join("\n- ");
+    }
     if (META.warnings.length) {
       var w = document.getElementById("warnings");
       w.hidden = false;

@@ -74,6 +74,7 @@ def build_payload(data: RunData) -> tuple[dict[str, Any], np.ndarray]:
         "n_omitted": data.n_examples - len(examples),
         "n_rejects": data.n_rejects,
         "shards": data.shards,
+        "incomplete": data.incomplete,  # shown as a banner: this page is not the whole run
         "tau": tau,
         "pool": data.stats.get("pool") or data.stats.get("forking_pool"),
         "h_max": clean(h_max),
@@ -119,13 +120,17 @@ def render_viewer(
     *,
     max_examples: int | None = None,
     on_shard: Callable[[int, int], None] | None = None,
+    on_incomplete: Callable[[list[str]], None] | None = None,
 ) -> Path:
     """Write the token viewer of profile run ``run_dir`` to ``out_path`` (atomically); return the path.
 
     ``max_examples`` keeps the first N examples (input order) in the page; the dataset plots still cover
-    all of them and the page says how many were omitted. ``on_shard(done, total)`` reports reading progress.
+    all of them and the page says how many were omitted. ``on_shard(done, total)`` reports reading progress;
+    ``on_incomplete(notes)`` is called when the run is not whole (the page shows the notes as a banner).
     """
     data = load_run(run_dir, max_examples=max_examples, on_shard=on_shard)
+    if data.incomplete and on_incomplete is not None:
+        on_incomplete(data.incomplete)
     out = Path(out_path)
     atomic_write_text(out, render_html(data))
     return out

@@ -20,6 +20,7 @@ from rich.progress import Progress, TextColumn
 from transformers import get_cosine_schedule_with_warmup
 
 from reasonsift.models.card import model_card
+from reasonsift.models.load import check_device
 from reasonsift.models.tiny import TinySpec, build_tiny_model, count_parameters, greedy_generation_config
 from reasonsift.models.tokenizer import ASSISTANT, build_tokenizer
 from reasonsift.tasks import get_task
@@ -85,8 +86,7 @@ class PretrainConfig:
             raise ValueError(f"lr: expected > 0, got {self.lr}")
         if self.loss_on not in LOSS_ON:
             raise ValueError(f"loss_on: unknown {self.loss_on!r}; expected one of {', '.join(LOSS_ON)}")
-        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
-            raise ValueError(f"device: expected auto, cpu or cuda[:N], got {self.device!r}")
+        check_device(self.device)
         self.spec()  # validates the shape
 
     def spec(self) -> TinySpec:

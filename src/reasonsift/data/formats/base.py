@@ -60,6 +60,16 @@ def need(rec: dict[str, Any], name: str) -> Any:
     return rec[name]
 
 
+def need_trace(rec: dict[str, Any], name: str) -> str:
+    """``rec[name]`` as a non-empty trace: a format whose point is the trace must not import it empty."""
+    v = need(rec, name)
+    if v is None:
+        raise FieldProblem(name, "trace is null; drop the record or fill in its trace")
+    if isinstance(v, str) and not v.strip():
+        raise FieldProblem(name, "empty trace; drop the record or fill in its trace")
+    return v
+
+
 def decode_json_object(value: Any, field: str) -> Any:
     """A dict stored as a JSON string (how Parquet files keep free-form ``meta``) back to a dict."""
     if not isinstance(value, str):

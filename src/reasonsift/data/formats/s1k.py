@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reasonsift.data.formats.base import Context, FieldProblem, Importer, extra_fields, need
+from reasonsift.data.formats.base import Context, FieldProblem, Importer, extra_fields, need, need_trace
 
 TRAJ = "_thinking_trajectory"
 
@@ -38,6 +38,7 @@ def convert(rec: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], set[str]
         if not all(isinstance(t, str) for t in trace):
             raise FieldProblem(col, "expected a list of strings")
         trace = "\n\n".join(trace)
+    trace = need_trace({col: trace}, col)  # s1K is its trajectories: a null or empty one is not an example
     d.update(question=need(rec, "question"), trace=trace)
     used |= {"question", col}
     answer_col = "answer" if "answer" in rec else "solution"
