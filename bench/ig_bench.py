@@ -10,8 +10,8 @@ the same examples:
 - ``main+ig_separate``: the same with one separate pass per prefix (the reference method), on fewer traces;
 - ``default``: the whole default profile (IFD, r-IFD, information gain, top-5) of all traces.
 
-    python bench/ig_bench.py --out-md docs/benchmarks.md          # 8 traces; ~5-10 min on 2 cores
-    python bench/ig_bench.py --traces 2 --steps 120 --separate-traces 1   # a quick look
+    python bench/ig_bench.py --out-md docs/benchmarks.md          # 8 traces x 160 steps (~4.4k tokens)
+    python bench/ig_bench.py --traces 1 --ratio-traces 1 --steps 120   # a quick look
 """
 
 from __future__ import annotations
@@ -196,7 +196,8 @@ def table(results: list[dict], args) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--traces", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=300, help="steps per trace (~15 tokens each)")
+    ap.add_argument("--steps", type=int, default=160, help="steps per trace (~27 tokens each)")
+    ap.add_argument("--ratio-traces", type=int, default=2, help="traces for main vs main+ig")
     ap.add_argument("--separate-traces", type=int, default=1, help="traces for the slow reference (0: skip)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=None, help="folder for the saved model (default: a temp dir)")
@@ -210,7 +211,7 @@ def main() -> None:
         return
     work = Path(args.work or tempfile.mkdtemp(prefix="ig-bench-"))
     args.model_dir = build(work)
-    results = [run("main", args.traces, args), run("main+ig", args.traces, args)]
+    results = [run("main", args.ratio_traces, args), run("main+ig", args.ratio_traces, args)]
     if args.separate_traces:
         results.append(run("main+ig_separate", args.separate_traces, args))
     results.append(run("default", args.traces, args))

@@ -37,7 +37,9 @@ def qwen(bpe_model_dir):
 
 def test_cached_equals_separate_bpe(qwen):
     model, tok = qwen
-    ex = Example(id="x", question="How much?", answer="72", trace="First, half of 48 is 24. Then 48 + 24 = 72.")
+    ex = Example(
+        id="x", question="How much?", answer="72", trace="First, half of 48 is 24. Then 48 + 24 = 72."
+    )
     ex = Example(id="x", question=ex.question, answer=ex.answer, trace=ex.trace.replace(". ", ".\n"))
     rd, sc = Renderer(tok), Scorer(model, tok.pad_token_id)
     for e in (ex, LONG):

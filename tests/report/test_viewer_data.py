@@ -20,8 +20,9 @@ def test_load_reads_done_shards_in_order_and_skips_unfinished(run_dir):
     assert data.shards == ["part-00000.parquet", "part-00001.parquet"]  # part-00002 has no .done
     assert [r["id"] for r in data.rows] == [f"ex-{i:03d}" for i in range(7)]
     assert data.n_examples == 7 and data.n_rejects == 1
-    assert data.stats["forking_threshold"] == 0.5
+    assert data.stats["tau"]["dataset"] == 0.5
     assert set(data.forking) == {r["id"] for r in data.rows}
+    assert all(set(m) == {"dataset", "batch"} for m in data.forking.values())  # named by their pools
 
 
 def test_load_max_examples_keeps_scores_of_all(run_dir):
@@ -70,10 +71,12 @@ def test_example_record_matches_row():
     row = make_row(0, "Q?", "1 + 1 = 2.\nSo 2.", "2")
     mask = [h >= 0.5 for h in row["entropy"]]
     table = StringTable()
-    rec, warn = example_record(row, table, ["n_tokens", "ifd"], mask)
+    batch = [h >= 0.7 for h in row["entropy"]]
+    rec, warn = example_record(row, table, ["n_tokens", "ifd"], {"dataset": mask, "batch": batch})
     assert warn == []
     assert [table.strings[i] for i in rec["t"]] == row["tokens"]
     assert rec["fk"]["dataset"] == [i for i, m in enumerate(mask) if m]
+    assert rec["fk"]["batch"] == [i for i, m in enumerate(batch) if m]
     assert rec["fk"]["sequence"] == [i for i, m in enumerate(row["forking_sequence"]) if m]
     np.testing.assert_allclose(rec["H"], row["entropy"], atol=5e-5)
     np.testing.assert_allclose(rec["lp"], row["logprob"], atol=5e-4)
@@ -86,7 +89,7 @@ def test_example_record_matches_row():
 def test_example_record_drops_misaligned_columns_with_a_warning():
     row = make_row(0, "Q?", "1 + 1 = 2.", "2")
     row["entropy"] = row["entropy"][:-1]
-    rec, warn = example_record(row, StringTable(), [], [True])
+    rec, warn = example_record(row, StringTable(), [], {"dataset": [True]})
     assert "H" not in rec and "dataset" not in rec["fk"]
     assert any("entropy" in w for w in warn) and any("dataset" in w for w in warn)
 

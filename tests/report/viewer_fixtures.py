@@ -119,7 +119,6 @@ def make_row(idx: int, question: str, trace: str, answer: str, k: int = 5, seed:
         "segment": seg,
         "step": steps,
         "forking_sequence": [x >= cut for x in h],
-        "forking_batch": [x >= 0.5 for x in h],
         "n_tokens": len(tokens),
         "H_mean": sum(h) / len(h),
         "H_p50": q(0.5),
@@ -156,7 +155,6 @@ _TYPES = {
     "segment": pa.list_(pa.int8()),
     "step": pa.list_(pa.int16()),
     "forking_sequence": pa.list_(pa.bool_()),
-    "forking_batch": pa.list_(pa.bool_()),
     "n_tokens": pa.int32(),
     "ig_nll": pa.list_(pa.float32()),
     "ig_gains": pa.list_(pa.float32()),
@@ -198,14 +196,18 @@ def write_run(
     if forking_file and tau is not None:
         ids = [r["id"] for r in rows]
         masks = [[h >= tau for h in r["entropy"]] for r in rows]
+        batch = [[h >= 0.5 for h in r["entropy"]] for r in rows]
+        m = pa.list_(pa.bool_())
         pq.write_table(
             pa.table(
-                {"id": ids, "forking": masks},
-                schema=pa.schema([("id", pa.string()), ("forking", pa.list_(pa.bool_()))]),
+                {"id": ids, "forking": masks, "forking_dataset": masks, "forking_batch": batch},
+                schema=pa.schema(
+                    [("id", pa.string()), ("forking", m), ("forking_dataset", m), ("forking_batch", m)]
+                ),
             ),
             run_dir / "forking.parquet",
         )
-    stats = {"forking_threshold": tau, "pool": "dataset"} if tau is not None else {}
+    stats = {"tau": {"dataset": tau}, "forking_pool": "dataset"} if tau is not None else {}
     (run_dir / "stats.json").write_text(json.dumps(stats))
     (run_dir / "manifest.json").write_text(json.dumps({"model": model}))
     (run_dir / "rejects.jsonl").write_text('{"id": "x", "reason": "over context"}\n')

@@ -127,7 +127,9 @@ def run_profile(
     st = mk(student)
     ctx = Context(
         cfg=cfg,
-        renderer=Renderer(tok, template=template, no_template=cfg.no_template),
+        renderer=Renderer(
+            tok, template=template, no_template=cfg.no_template, template_path=cfg.template or "template"
+        ),
         student=st,
         scorer=mk(scorer_pair[0]) if scorer_pair else st,
         compare=mk(compare_pair[0]) if compare_pair else None,

@@ -29,7 +29,6 @@ TOKEN_COLUMNS = (
     "segment",
     "step",
     "forking_sequence",
-    "forking_batch",
 )
 TEXT_COLUMNS = ("id", "domain", "format", "question", "trace", "answer")
 CURVE_COLUMNS = ("ig_nll", "ig_gains")
@@ -64,10 +63,28 @@ class RunData:
     n_examples: int
     stats: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
-    forking: dict[str, list[bool]] = field(default_factory=dict)  # id -> dataset-pool mask
+    # id -> {pool name -> mask} for the pools that span examples (forking.parquet: dataset, batch)
+    forking: dict[str, dict[str, list[bool]]] = field(default_factory=dict)
     n_rejects: int = 0
     shards: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)  # why this is not the whole run; empty when it is
+
+
+def _pool_masks(path: Path, stats: dict[str, Any]) -> dict[str, dict[str, list[bool]]]:
+    """Per id, each cross-example pool's mask, named by its pool (runs before the per-pool columns had only
+    ``forking``, the ``--pool`` mask: it is named by ``stats.json``'s ``forking_pool``)."""
+    if not path.exists():
+        return {}
+    table = pq.read_table(path)
+    names = set(table.column_names)
+    cols = {p: f"forking_{p}" for p in ("dataset", "batch") if f"forking_{p}" in names}
+    if not cols and "forking" in names:
+        cols = {str(stats.get("forking_pool") or "dataset"): "forking"}
+    if "id" not in names or not cols:
+        return {}
+    ids = table.column("id").to_pylist()
+    per_pool = {p: table.column(c).to_pylist() for p, c in cols.items()}
+    return {str(i): {p: m[k] for p, m in per_pool.items() if m[k] is not None} for k, i in enumerate(ids)}
 
 
 def done_shards(run_dir: Path) -> list[Path]:
@@ -206,15 +223,8 @@ def load_run(
         if on_shard is not None:
             on_shard(k + 1, len(shards))
     present.add("n_tokens")
-    forking: dict[str, list[bool]] = {}
-    fork_path = run_dir / "forking.parquet"
-    if fork_path.exists():
-        table = pq.read_table(fork_path)
-        if {"id", "forking"} <= set(table.column_names):
-            forking = dict(
-                zip(table.column("id").to_pylist(), table.column("forking").to_pylist(), strict=True)
-            )
     stats = _read_json(run_dir / "stats.json")
+    forking = _pool_masks(run_dir / "forking.parquet", stats)
     return RunData(
         run_dir=run_dir,
         rows=rows,

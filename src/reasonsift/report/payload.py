@@ -102,7 +102,7 @@ def example_record(
     row: dict[str, Any],
     table: StringTable,
     score_columns: list[str],
-    dataset_mask: list[bool] | None = None,
+    pool_masks: dict[str, list[bool]] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The page's record for one example row (schema: ``docs/profile-schema.md``) and any warnings."""
     warnings: list[str] = []
@@ -138,11 +138,7 @@ def example_record(
         rec["tt"] = [table.indices(alts or []) for alts in tops]
         rec["tl"] = clean_ragged(top_lps, 3)
     masks = {}
-    for name, mask in (
-        ("dataset", dataset_mask),
-        ("sequence", row.get("forking_sequence")),
-        ("batch", row.get("forking_batch")),
-    ):
+    for name, mask in (*(pool_masks or {}).items(), ("sequence", row.get("forking_sequence"))):
         idx = _mask_indices(mask, n)
         if idx is not None:
             masks[name] = idx

@@ -67,8 +67,8 @@
     cards.appendChild(card("scored tokens", fmt(sm.n_tokens)));
     cards.appendChild(card("mean H (nats)", fmt(sm.H_mean)));
     cards.appendChild(card("tokens with H < 0.01", pct(sm.share_below_0_01)));
-    cards.appendChild(card("forking τ" + (META.pool ? " (" + META.pool + " pool)" : ""), fmt(META.tau)));
-    if (sm.forking_share !== null && sm.forking_share !== undefined) cards.appendChild(card("forking tokens", pct(sm.forking_share)));
+    cards.appendChild(card("forking τ (dataset pool)", fmt(META.tau)));
+    if (sm.forking_share !== null && sm.forking_share !== undefined) cards.appendChild(card("forking tokens (" + META.pool + " pool)", pct(sm.forking_share)));
     cards.appendChild(card("rejected", fmt(META.n_rejects)));
     if (META.incomplete && META.incomplete.length) {
       var inc = document.getElementById("incomplete");
@@ -362,7 +362,7 @@
     var masks = ["dataset", "sequence", "batch"].filter(function (m) {
       return EX.some(function (ex) { return ex.fk && ex.fk[m]; });
     });
-    state.mask = masks.length ? masks[0] : null;
+    state.mask = masks.indexOf(META.pool) >= 0 ? META.pool : masks.length ? masks[0] : null;
     var ms = document.getElementById("mask-select");
     masks.concat(["none"]).forEach(function (m) { var o = el("option", null, m); o.value = m; ms.appendChild(o); });
     ms.addEventListener("change", function () { state.mask = ms.value === "none" ? null : ms.value; showExample(state.current); });

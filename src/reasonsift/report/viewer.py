@@ -47,8 +47,11 @@ def build_payload(data: RunData) -> tuple[dict[str, Any], np.ndarray]:
     h_all = np.concatenate([np.asarray(h, dtype=np.float64) for h in data.entropy_all] or [np.zeros(0)])
     h_all = np.where(np.isfinite(h_all), h_all, np.nan)
     summary = summarize_entropy(h_all)
-    tau = data.stats.get("forking_threshold")
+    # The dataset pool's tau (one number; batch and sequence pools have one per batch / example).
+    taus = data.stats.get("tau")
+    tau = taus.get("dataset") if isinstance(taus, dict) else data.stats.get("forking_threshold")
     tau = float(tau) if isinstance(tau, int | float) and math.isfinite(tau) else None
+    pool = data.stats.get("forking_pool") or "dataset"
     # Colour scale top: the 99th percentile, so one extreme token does not wash out the rest.
     h_max = max(summary.p99 if math.isfinite(summary.p99) else 0.0, tau or 0.0, LOG_FLOOR * 100)
     table = StringTable()
@@ -58,8 +61,9 @@ def build_payload(data: RunData) -> tuple[dict[str, Any], np.ndarray]:
         rec, warn = example_record(row, table, columns, data.forking.get(str(row.get("id"))))
         examples.append(rec)
         warnings += warn
-    fork_total = sum(len(m) for m in data.forking.values())
-    fork_tokens = sum(sum(bool(x) for x in m) for m in data.forking.values())
+    chosen = [m[pool] for m in data.forking.values() if pool in m]  # the --pool mask, named by its pool
+    fork_total = sum(len(m) for m in chosen)
+    fork_tokens = sum(sum(bool(x) for x in m) for m in chosen)
     model = data.manifest.get("model") or data.manifest.get("model_id") or ""
     student = (data.manifest.get("models") or {}).get("student")
     if not model and isinstance(
@@ -76,7 +80,7 @@ def build_payload(data: RunData) -> tuple[dict[str, Any], np.ndarray]:
         "shards": data.shards,
         "incomplete": data.incomplete,  # shown as a banner: this page is not the whole run
         "tau": tau,
-        "pool": data.stats.get("pool") or data.stats.get("forking_pool"),
+        "pool": pool,
         "h_max": clean(h_max),
         "log_floor": LOG_FLOOR,
         "stops": list(STOPS),
