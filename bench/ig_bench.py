@@ -29,7 +29,24 @@ from pathlib import Path
 
 VOCAB = 151936
 MARK_BEGIN, MARK_END = "<!-- ig_bench:begin -->", "<!-- ig_bench:end -->"
-WORDS = ["first", "then", "so", "we", "add", "take", "half", "of", "the", "sum", "is", "and", "carry", "check", "again", "because"]
+WORDS = [
+    "first",
+    "then",
+    "so",
+    "we",
+    "add",
+    "take",
+    "half",
+    "of",
+    "the",
+    "sum",
+    "is",
+    "and",
+    "carry",
+    "check",
+    "again",
+    "because",
+]
 
 
 def build(work: Path, seed: int = 0) -> Path:

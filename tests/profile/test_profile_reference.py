@@ -215,3 +215,26 @@ def test_rows_keep_every_example_field(base, examples):
 def test_duplicate_ids_refused(tmp_path, model, tok, examples):
     with pytest.raises(ValueError, match="not unique"):
         _run(tmp_path, model, tok, [examples[0], examples[0]])
+
+
+def test_profile_run_reads_back_as_data(base, examples, tmp_path):
+    """`reasonsift data convert RUN -o out.jsonl`: the profile run is a dataset of the same Examples."""
+    from typer.testing import CliRunner
+
+    from reasonsift.cli import app
+    from reasonsift.data.io import read_examples
+
+    res, _ = base
+    back = read_examples(str(res.out_dir))
+    assert back.container == "run" and back.format == "native"
+    assert [e.to_dict() for e in back.examples] == [e.to_dict() for e in examples]
+    out = tmp_path / "out.jsonl"
+    r = CliRunner().invoke(app, ["data", "convert", str(res.out_dir), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert [e.to_dict() for e in read_examples(str(out)).examples] == [e.to_dict() for e in examples]
+    (res.out_dir / "examples" / "_part-00001.done").rename(tmp_path / "marker")  # an unfinished run
+    try:
+        with pytest.raises(Exception, match="unfinished"):
+            read_examples(str(res.out_dir))
+    finally:
+        (tmp_path / "marker").rename(res.out_dir / "examples" / "_part-00001.done")

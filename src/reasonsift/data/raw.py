@@ -28,7 +28,7 @@ class RawSource:
     path: str
     name: str  # file name or hub id, used in ``source``
     stem: str  # used in default ids ``<stem>-<line>``
-    container: str  # jsonl | json | parquet | hf
+    container: str  # jsonl | json | parquet | hf | run (a run directory's example shards)
     records: list[RawRecord] = field(default_factory=list)
 
     def columns(self) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 from reasonsift.data.errors import Problem
 from reasonsift.data.hub import read_disk, read_hub
 from reasonsift.data.raw import RawRecord, RawSource, file_problem, json_type
+from reasonsift.data.runs import is_run_dir, read_run
 
 PARQUET_MAGIC = b"PAR1"
 STDIN = "-"  # the path that means standard input
@@ -73,6 +74,8 @@ def read_raw(path: str | Path, *, split: str = "train") -> RawSource:
             return read_hub(spath, split=split)
         raise FileNotFoundError(f"{spath}: no such file or directory")
     if p.is_dir():
+        if is_run_dir(p):
+            return read_run(p)
         return read_disk(p, split=split)
     mode = p.stat().st_mode
     if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # /dev/zero would be read until memory runs out
