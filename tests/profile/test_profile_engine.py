@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from reasonsift.data.render import completion_text, prompt_text
-from reasonsift.ops.ifd import REVERSE_PROMPT
 from reasonsift.profile import ProfileConfig, run_profile
+from reasonsift.profile.render import REVERSE_PROMPT
 
 U, A, E, BOS = "<|user|>", "<|assistant|>", "</s>", "<s>"
 

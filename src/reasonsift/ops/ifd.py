@@ -11,13 +11,6 @@ import math
 
 import torch
 
-# The reverse prompt for PPL(Q|A). Ours, written in the spirit of Selective Reflection-Tuning (the paper's
-# exact wording is not reproduced); the response is inserted at {response}.
-REVERSE_PROMPT = (
-    "Below is a response written by an AI assistant. Guess the instruction (the question) it answers.\n\n"
-    "Response:\n{response}"
-)
-
 
 def mean_nll(logprob: torch.Tensor, mask: torch.Tensor | None = None) -> float:
     """Mean negative log-likelihood of the selected tokens; ``nan`` when none is selected.

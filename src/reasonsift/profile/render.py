@@ -14,9 +14,14 @@ from dataclasses import dataclass
 
 from reasonsift.data.example import Example
 from reasonsift.data.render import THINK_CLOSE, THINK_OPEN, completion_text, prompt_text
-from reasonsift.ops.ifd import REVERSE_PROMPT
 from reasonsift.profile.schema import ANSWER, OTHER, TRACE  # noqa: F401 (segment codes, re-exported)
 
+# r-IFD's PPL(Q|A) prompt. Ours, written in the spirit of Selective Reflection-Tuning (arXiv 2402.10110; the
+# paper's exact wording is not reproduced); the response is inserted at {response}.
+REVERSE_PROMPT = (
+    "Below is a response written by an AI assistant. Guess the instruction (the question) it answers.\n\n"
+    "Response:\n{response}"
+)
 
 @dataclass
 class Rendered:
