@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+from typing import ClassVar
 
 from reasonsift.ops.infogain import DEFAULT_POSTHOC_GAIN, DEFAULT_POSTHOC_PPL0
 from reasonsift.ops.masks import DEFAULT_RHO, INTERPOLATIONS, POOLS, check_rho
+from reasonsift.run.config import StageConfig
 
 OVERFLOW = ("reject", "truncate-left")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -16,8 +18,11 @@ RUNTIME_ONLY = ("resume", "overwrite", "compile", "device", "progress", "allow_p
 
 
 @dataclass
-class ProfileConfig:
+class ProfileConfig(StageConfig):
+    RUNTIME_ONLY: ClassVar[tuple[str, ...]] = RUNTIME_ONLY
+
     data: str = ""  # data file (jsonl/json/parquet) read with reasonsift.data.io.read_examples
+    split: str = "train"  # split of a Hugging Face dataset directory or hub id
     model: str = ""  # student model: HF id or local path (or a label when passing an in-process model)
     out_dir: str = "runs/profile"
     revision: str | None = None
@@ -84,18 +89,3 @@ class ProfileConfig:
             raise ValueError("template: --template and --no-template exclude each other")
         if self.resume and self.overwrite:
             raise ValueError("resume: --resume and --overwrite exclude each other")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def result_dict(self) -> dict:
-        """The options that determine the output numbers (compared on ``--resume``)."""
-        return {k: v for k, v in asdict(self).items() if k not in RUNTIME_ONLY}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ProfileConfig:
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"{unknown[0]}: unknown ProfileConfig field")
-        return cls(**d)
