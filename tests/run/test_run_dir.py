@@ -54,8 +54,14 @@ def test_create_then_rerun_needs_resume_or_overwrite(tmp_path):
     ("rec", "message"),
     [
         (_record(Cfg(rho=0.5)), r"rho: differs from the run .*0\.2 there, 0\.5 now"),
-        (_record(sha="b" * 64), r"data: d\.jsonl is not the data .* \(sha256 aaaaaaaaaaaa there, bbbbbbbbbbbb now\)"),
-        (_record(dtype="bfloat16"), r"dtype: resolves to 'bfloat16' now but was 'float32' .*pass --dtype float32"),
+        (
+            _record(sha="b" * 64),
+            r"data: d\.jsonl is not the data .* \(sha256 aaaaaaaaaaaa there, bbbbbbbbbbbb now\)",
+        ),
+        (
+            _record(dtype="bfloat16"),
+            r"dtype: resolves to 'bfloat16' now but was 'float32' .*pass --dtype float32",
+        ),
     ],
 )
 def test_resume_refuses_other_options_data_or_dtype(tmp_path, rec, message):
@@ -111,7 +117,9 @@ def test_manifest_traces_inputs_to_their_runs(tmp_path):
     assert rec["run_dir"] == str(parent.resolve()) and rec["stage"] == "select" and len(rec["sha256"]) == 64
     loose = tmp_path / "loose.jsonl"
     loose.write_text("{}\n")
-    m = build_manifest("profile", Cfg().to_dict(), inputs=[rec, input_record(loose)], resolved={"dtype": "float32"})
+    m = build_manifest(
+        "profile", Cfg().to_dict(), inputs=[rec, input_record(loose)], resolved={"dtype": "float32"}
+    )
     assert m["parents"] == [str(parent.resolve())] and m["stage"] == "profile"
     assert set(m) >= {"created", "models", "inputs", "config", "versions", "git_commit", "resolved"}
     run = tmp_path / "run"
