@@ -99,6 +99,7 @@ class RunDir:
         """Start-up passed: clear an overwritten run, then write the config (kept as it is on resume)."""
         self.check(record, resume=resume, overwrite=overwrite)
         if self.exists() and resume:
+            (self.root / MANIFEST_FILE).unlink(missing_ok=True)  # the run is unfinished again until it ends
             return
         if overwrite:
             self.clear()
