@@ -16,11 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from reasonsift.run.config import StageConfig
+
 FORMATS = ("free_form", "multiple_choice")
 
 
 @dataclass
-class DemoConfig:
+class DemoConfig(StageConfig):
     out_dir: str = "runs/demo"
     n: int = 200  # examples per task, format and split in OUT/data
     eval_n: int = 200  # greedy-eval items per split

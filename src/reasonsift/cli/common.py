@@ -73,25 +73,24 @@ def load_config(
     required: tuple[str, ...] = (),
 ) -> C:
     """The verb's config: the YAML recipe ``config`` (if any), then only the options given on the command
-    line (``rename`` maps parameter names to config fields). Errors name the option as it was given:
-    ``--batch-size: ...`` from the command line, ``recipe.yaml: batch_size: ...`` from the file."""
+    line (``rename`` maps parameter names to config fields). Errors name the option where the user sets it:
+    ``recipe.yaml: batch_size: ...`` for a value from the file, else ``--batch-size: ...``."""
     rename = rename or {}
-    given, names, spell = {}, {}, {}
+    given, names = {}, {}
     for p in ctx.command.params:
         if p.name in ("config", "help") or p.name not in ctx.params:
             continue
         field = rename.get(p.name, p.name)
-        names[field] = spelling(p)
+        names[field] = names[field.rstrip("_")] = spelling(p)  # "from_" is reported as "from"
         if getattr(ctx.get_parameter_source(p.name), "name", None) in _GIVEN:
             v = ctx.params[p.name]
             given[field] = str(v) if isinstance(v, os.PathLike) else v
-            spell[field] = spell[field.rstrip("_")] = names[field]  # "from_" is reported as "from"
     try:
         data = read_yaml(config) if config else {}
     except (ValueError, FileNotFoundError) as e:
         raise fail(str(e)) from None
     meta = ctx.meta.setdefault(_META, {})
-    meta.update(spell=spell, yaml=config, yaml_keys={k.rstrip("_") for k in set(data) - set(given)})
+    meta.update(spell=names, yaml=config, yaml_keys={k.rstrip("_") for k in set(data) - set(given)})
     merged = {**data, **given}
     for f in required:
         if merged.get(f) in (None, ""):
@@ -102,16 +101,17 @@ def load_config(
 
 
 def spell_error(message: str, ctx: typer.Context | None) -> str:
-    """Rewrite a ``field: ...`` error with the option as the user gave it (see ``load_config``)."""
+    """Rewrite a ``field: ...`` error with the option as the user gives it (see ``load_config``): the recipe
+    file and field when the value came from ``--config``, else the command-line option (``--batch-size``)."""
     meta = ctx.meta.get(_META) if ctx is not None else None
     m = _FIELD.match(message)
     if not meta or not m:
         return message
     field = m.group(1)
-    if field in meta["spell"]:
-        return meta["spell"][field] + message[len(field) :]
-    if meta.get("yaml") and field.rstrip("_") in meta["yaml_keys"]:
+    if meta.get("yaml") and field.rstrip("_") in meta["yaml_keys"]:  # set in the recipe, not overridden
         return f"{meta['yaml']}: {message}"
+    if field in meta["spell"]:  # given on the command line, or to be given there
+        return meta["spell"][field] + message[len(field) :]
     return message
 
 

@@ -104,6 +104,11 @@ def profile(
     cfg = load_config(ctx, ProfileConfig, config, required=("data", "model", "out_dir"))
     with user_errors(ctx):
         from reasonsift.data.io import read_examples
+        from reasonsift.profile.writer import RunDir
+        from reasonsift.run import run_record
+
+        # Refuse an existing run (or a resume with other options) before reading a large dataset.
+        RunDir(cfg.out_dir).check(run_record("profile", cfg), resume=cfg.resume, overwrite=cfg.overwrite)
 
         examples = list(read_examples(cfg.data, split=cfg.split).examples)
         if cfg.limit:
