@@ -22,6 +22,7 @@ class Cfg(StageConfig):
     batch_size: int = 4
     rho: float = 0.2
     device: str = "auto"
+    dtype: str = "auto"
     tasks: list[str] = field(default_factory=lambda: ["arith"])
     limit: int | None = None
 
@@ -152,3 +153,11 @@ def test_config_from_dict_and_yaml(tmp_path):
         Cfg.from_yaml(recipe)
     assert Cfg.default("tasks") == ["arith"] and Cfg.default("limit") is None
     assert Cfg(device="cpu").result_dict() == {k: v for k, v in Cfg().to_dict().items() if k != "device"}
+
+
+def test_a_resolved_fact_that_is_no_option_says_how_to_resume(tmp_path):
+    run = RunDir(tmp_path, stage="pretrain", config_file="run_config.json")
+    _start(run, run_record("pretrain", Cfg(), resolved={"precision": "float32"}))
+    with pytest.raises(ValueError, match="^precision: .* run it on the same device to resume it"):
+        run.begin(run_record("pretrain", Cfg(), resolved={"precision": "bf16"}), resume=True, overwrite=False)
+    assert (tmp_path / "run_config.json").exists() and not (tmp_path / "config.json").exists()

@@ -49,7 +49,7 @@ def run_record(
     }
 
 
-def flag(name: str) -> str:
+def option_name(name: str) -> str:
     """The command-line spelling of config field ``name``: ``batch_size`` -> ``--batch-size``."""
     return "--" + name.replace("_", "-")
 
@@ -144,9 +144,10 @@ class RunDir:
         res_old, res_new = old.get("resolved", {}), new.get("resolved", {})
         for k in sorted(res_new):
             if k in res_old and res_old[k] != res_new[k]:
+                fix = f"pass {option_name(k)} {res_old[k]}" if k in cfg_new else "run it on the same device"
                 raise ValueError(
                     f"{k}: resolves to {res_new[k]!r} now but was {res_old[k]!r} in {where}; "
-                    f"pass {flag(k)} {res_old[k]} to resume it (or use --overwrite)"
+                    f"{fix} to resume it (or use --overwrite)"
                 )
 
     # -- shards ------------------------------------------------------------------------------------------
