@@ -169,3 +169,23 @@ def test_demo_reads_a_recipe(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert (seen[0].n, seen[0].eval_n, seen[0].out_dir) == (2, 5, str(tmp_path / "d"))
     assert seen[0].profile_n == reasonsift.demo.DemoConfig.default("profile_n")
+
+
+def test_profile_reads_a_split_of_a_dataset_dict(tmp_path, data):
+    datasets = pytest.importorskip("datasets")
+    rows = [e.to_dict() for e in read_examples(data).examples]
+    datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "dd"))
+    args = [
+        "profile",
+        str(tmp_path / "dd"),
+        "-m",
+        TINY,
+        "-o",
+        str(tmp_path / "r"),
+        "--no-ifd",
+        "--no-infogain",
+    ]
+    res = _run(*args, "--split", "test", "--limit", "2")
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["config"]["split"] == "test" and manifest["inputs"][0]["sha256"]
