@@ -20,11 +20,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from reasonsift.run.config import StageConfig
+
 FORMATS = ("free_form", "multiple_choice")
 
 
 @dataclass
-class DemoConfig:
+class DemoConfig(StageConfig):
     out_dir: str = "runs/demo"
     n: int = 200  # examples per task, format and split in OUT/data
     eval_n: int = 200  # greedy-eval items per split
@@ -146,18 +148,19 @@ def entropy_by_role(run_dir: str | Path) -> dict[str, dict[str, float]]:
 
 def main(cfg: DemoConfig) -> dict[str, Any]:
     """Run the demo; returns (and writes to OUT/demo.json) every number it prints."""
+    from rich.console import Console
     from rich.table import Table
 
-    from reasonsift.cli.common import out
-    from reasonsift.cli.profile import summary_table
     from reasonsift.evaluate.accuracy import evaluate_accuracy
     from reasonsift.models import load
     from reasonsift.models.builtin import ensure_builtin_model
     from reasonsift.profile import run_profile
     from reasonsift.profile.config import ProfileConfig
+    from reasonsift.profile.table import summary_table
     from reasonsift.report.viewer import render_viewer
     from reasonsift.utils.io import atomic_write_text
 
+    out = Console()
     root = Path(cfg.out_dir)
     result: dict[str, Any] = {"config": asdict(cfg)}
 

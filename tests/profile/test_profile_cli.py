@@ -20,7 +20,7 @@ def test_profile_cli_end_to_end(tmp_path, model, tok, examples):
     df = pd.read_parquet(out / "examples")
     assert len(df) == 6 and df.ifd.notna().all()
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["data"]["sha256"] and manifest["models"]["student"]["files_sha256"]
+    assert manifest["inputs"][0]["sha256"] and manifest["models"]["student"]["files_sha256"]
     # a second run into the same directory needs --resume or --overwrite: a clean error, not a traceback
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 1 and "--resume" in r.output

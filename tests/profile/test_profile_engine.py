@@ -217,3 +217,37 @@ def test_scorer_model_scores_ifd_and_ig(tmp_path, model, tok, examples, make_mod
     c = _df(_run(tmp_path / "c", model, tok, sub))
     for x, y in zip(a.entropy, c.entropy, strict=True):  # token entropies stay the student's
         np.testing.assert_allclose(x, y, atol=1e-6)
+
+
+def test_resume_refuses_changed_data_and_dtype(tmp_path, model, tok, examples):
+    def crash(i):
+        raise RuntimeError("killed")
+
+    cfg = ProfileConfig(out_dir=str(tmp_path), model="tiny", shard_size=4, ifd=False, infogain=False)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_profile(cfg, (model, tok), examples=examples[:8], on_shard=crash)
+    resume = ProfileConfig(**{**cfg.to_dict(), "resume": True})
+    with pytest.raises(ValueError, match="^data: .*is not the data"):  # a different dataset: not mixed in
+        run_profile(resume, (model, tok), examples=examples[1:9])
+    bf16 = type(model)(model.config).to(torch.bfloat16)  # dtype "auto" resolving elsewhere to bfloat16
+    with pytest.raises(ValueError, match="^dtype: resolves to 'bfloat16' now but was 'float32'"):
+        run_profile(resume, (bf16, tok), examples=examples[:8])
+    assert run_profile(resume, (model, tok), examples=examples[:8]).n_profiled == 8
+
+
+def test_failed_start_does_not_block_a_rerun(tmp_path, model, tok, examples):
+    data = tmp_path / "d.jsonl"
+    cfg = ProfileConfig(
+        data=str(data), out_dir=str(tmp_path / "run"), model="tiny", ifd=False, infogain=False
+    )
+    with pytest.raises(FileNotFoundError):
+        run_profile(cfg, (model, tok))
+    assert not (tmp_path / "run" / "config.json").exists()
+    data.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in examples[:3]))
+    res = run_profile(cfg, (model, tok))  # no --resume or --overwrite needed
+    manifest = json.loads((res.out_dir / "manifest.json").read_text())
+    assert manifest["stage"] == "profile" and manifest["resolved"] == {"dtype": "float32"}
+    assert (
+        manifest["inputs"][0]["sha256"]
+        == json.loads((res.out_dir / "config.json").read_text())["inputs"]["data"]["sha256"]
+    )

@@ -95,3 +95,38 @@ def test_make_labels_hand_checked():
 def test_assistant_only_loss_trains(tmp_path):
     rec = main(_cfg(tmp_path / "m", steps=3, checkpoint_every=0, loss_on="assistant"))
     assert rec["result"]["final_loss"] == rec["result"]["final_loss"]  # not NaN
+
+
+def test_run_contract_overwrite_resume_and_manifest(tmp_path):
+    out = tmp_path / "m"
+    main(_cfg(out, steps=4, checkpoint_every=2))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stage"] == "pretrain" and manifest["result"]["steps"] == 4
+    assert manifest["models"]["output"]["files_sha256"] and manifest["resolved"] == {"precision": "float32"}
+    assert json.loads((out / "run_config.json").read_text())["config"]["lr"] == 3e-3
+    with pytest.raises(ValueError, match="^lr: differs from the run"):
+        main(_cfg(out, steps=4, lr=1e-3, resume=True))
+    (out / "notes.txt").write_text("mine")
+    main(_cfg(out, steps=2, checkpoint_every=0, overwrite=True))
+    assert not (out / "checkpoints").exists() and (out / "notes.txt").read_text() == "mine"
+    assert json.loads((out / RECORD_FILE).read_text())["result"]["steps"] == 2
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="needs a start-up failure: a CUDA device that is absent"
+)
+def test_failed_start_leaves_no_run_behind(tmp_path):
+    with pytest.raises((RuntimeError, AssertionError)):
+        main(_cfg(tmp_path / "m", steps=2, checkpoint_every=0, device="cuda"))
+    assert not (tmp_path / "m" / "run_config.json").exists()
+    main(_cfg(tmp_path / "m", steps=2, checkpoint_every=0))  # no --overwrite needed
+
+
+def test_config_from_yaml_parses_lists_and_mixture(tmp_path):
+    recipe = tmp_path / "pretrain.yaml"
+    recipe.write_text("out_dir: m\ntasks: arith,maze\nmixture: trace=1,answer=1\nsteps: 5\n")
+    cfg = PretrainConfig.from_yaml(recipe, steps=7)
+    assert cfg.tasks == ["arith", "maze"] and cfg.mixture["answer"] == 1.0 and cfg.steps == 7
+    recipe.write_text("out_dir: m\nstep: 5\n")
+    with pytest.raises(ValueError, match=f"^{recipe}: step: unknown PretrainConfig field"):
+        PretrainConfig.from_yaml(recipe)

@@ -6,16 +6,25 @@ from pathlib import Path
 
 import typer
 
-from reasonsift.cli.common import console, out, progress, user_errors
+from reasonsift.cli.common import config_option, console, default, load_config, out, progress, user_errors
 from reasonsift.cli.data_generate import corrupt, generate
+from reasonsift.data.config import StatsConfig, ValidateConfig
+from reasonsift.data.convert import ConvertConfig
 
 app = typer.Typer(no_args_is_help=True)
 app.command("generate")(generate)
 app.command("corrupt")(corrupt)
 
+C, S = ConvertConfig, StatsConfig  # every default lives in these; none is restated here
+_INPUT_HELP = "Input: .jsonl, .json, .parquet, a save_to_disk directory or a hub id."
 _FROM_HELP = "Input format: auto (detect from columns), native, trl, s1k, limo, gym or verl."
 _MAP_HELP = "Rename input columns before import: target=column pairs, e.g. question=problem,answer=solution."
 _SPLIT_HELP = "Split to read from a Hugging Face dataset directory or hub id."
+_READ = {"map_": "field_map"}  # CLI parameter -> config field
+
+
+def _input() -> object:
+    return typer.Argument(None, metavar="INPUT", show_default=False, help=_INPUT_HELP)
 
 
 def _print_problems(problems) -> None:
@@ -30,16 +39,15 @@ def _print_error(e) -> None:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def _read_all(inp: str, from_: str, map_: str | None, split: str, status: str):
+def _read_all(cfg: ValidateConfig, status: str):
     """Read every record with rejects kept (``on_error="skip"``); a whole-file problem prints and exits 1."""
     from reasonsift.data.errors import DataError
-    from reasonsift.data.fieldmap import parse_field_map
     from reasonsift.data.io import read_examples
 
     try:
         with console.status(status):
             return read_examples(
-                inp, fmt=from_, field_map=parse_field_map(map_), on_error="skip", split=split
+                cfg.inp, fmt=cfg.from_, field_map=cfg.field_map, on_error="skip", split=cfg.split
             )
     except DataError as e:
         _print_error(e)
@@ -48,50 +56,47 @@ def _read_all(inp: str, from_: str, map_: str | None, split: str, status: str):
 
 @app.command("convert")
 def convert(
-    inp: str = typer.Argument(
-        ..., help="Input: .jsonl, .json, .parquet, a save_to_disk directory or a hub id."
+    ctx: typer.Context,
+    inp: str = _input(),
+    output: Path = typer.Option(
+        None, "--out", "-o", "--output", metavar="FILE", help="Output file (.jsonl or .parquet)."
     ),
-    output: Path = typer.Option(..., "--output", "-o", help="Output file (.jsonl or .parquet)."),
-    from_: str = typer.Option("auto", "--from", help=_FROM_HELP),
+    from_: str = typer.Option(default(C, "from_"), "--from", help=_FROM_HELP),
     to: str = typer.Option(
-        None, "--to", help="Output format: jsonl, parquet, trl or verl (default: from the extension)."
+        default(C, "to"),
+        "--to",
+        help="Output format: jsonl, parquet, trl or verl (default: from the extension).",
     ),
     map_: str = typer.Option(None, "--map", help=_MAP_HELP),
     on_error: str = typer.Option(
-        "fail",
+        default(C, "on_error"),
         "--on-error",
         help="fail: write nothing if any record is bad; skip: write good ones + rejects.",
     ),
     rejects: Path = typer.Option(
-        None, "--rejects", help="Where --on-error skip writes rejects (default: <output>.rejects.jsonl)."
+        default(C, "rejects"),
+        "--rejects",
+        metavar="FILE",
+        help="Where --on-error skip writes rejects (default: <output>.rejects.jsonl).",
     ),
-    split: str = typer.Option("train", "--split", help=_SPLIT_HELP),
+    split: str = typer.Option(default(C, "split"), "--split", help=_SPLIT_HELP),
+    config: Path = config_option(),
 ) -> None:
     """Convert a dataset between formats; prints read = written + rejected."""
-    from reasonsift.data.convert import ConvertConfig, main
+    from reasonsift.data.convert import main
     from reasonsift.data.errors import DataError
-    from reasonsift.data.fieldmap import parse_field_map
 
-    with user_errors():
-        cfg = ConvertConfig(
-            inp,
-            str(output),
-            from_,
-            to,
-            parse_field_map(map_),
-            on_error,
-            str(rejects) if rejects else None,
-            split,
-        )
+    cfg = load_config(ctx, ConvertConfig, config, rename={**_READ, "output": "out"}, required=("inp", "out"))
+    with user_errors(ctx):
         try:
-            with console.status(f"converting {inp}"):
+            with console.status(f"converting {cfg.inp}"):
                 res = main(cfg)
         except DataError as e:
             _print_error(e)
             raise typer.Exit(1) from None
     r = res.read
     out.print(
-        f"{r.format} ({r.container}) -> {output}: read {r.n_read} = written {res.n_written} "
+        f"{r.format} ({r.container}) -> {cfg.out}: read {r.n_read} = written {res.n_written} "
         f"+ rejected {len(r.rejects)}",
         highlight=False,
         soft_wrap=True,
@@ -102,20 +107,21 @@ def convert(
 
 @app.command("validate")
 def validate(
-    inp: str = typer.Argument(
-        ..., help="Input: .jsonl, .json, .parquet, a save_to_disk directory or a hub id."
-    ),
-    from_: str = typer.Option("auto", "--from", help=_FROM_HELP),
+    ctx: typer.Context,
+    inp: str = _input(),
+    from_: str = typer.Option(default(C, "from_"), "--from", help=_FROM_HELP),
     map_: str = typer.Option(None, "--map", help=_MAP_HELP),
-    split: str = typer.Option("train", "--split", help=_SPLIT_HELP),
+    split: str = typer.Option(default(C, "split"), "--split", help=_SPLIT_HELP),
+    config: Path = config_option(),
 ) -> None:
     """List every problem as path:line: field: message; exit 1 if there is any."""
-    with user_errors():
-        r = _read_all(inp, from_, map_, split, f"validating {inp}")
+    cfg = load_config(ctx, ValidateConfig, config, rename=_READ, required=("inp",))
+    with user_errors(ctx):
+        r = _read_all(cfg, f"validating {cfg.inp}")
     _print_problems(r.problems)
     status = "ok" if not r.rejects else f"{len(r.problems)} problem(s)"
     out.print(
-        f"{inp}: {r.format} ({r.container}), {r.n_read} records, {len(r.examples)} valid, "
+        f"{cfg.inp}: {r.format} ({r.container}), {r.n_read} records, {len(r.examples)} valid, "
         f"{len(r.rejects)} rejected: {status}",
         highlight=False,
         soft_wrap=True,
@@ -126,45 +132,46 @@ def validate(
 
 @app.command("stats")
 def stats(
-    inp: str = typer.Argument(
-        ..., help="Input: .jsonl, .json, .parquet, a save_to_disk directory or a hub id."
-    ),
+    ctx: typer.Context,
+    inp: str = _input(),
     tokenizer: str = typer.Option(
-        None,
+        default(S, "tokenizer"),
         "--tokenizer",
         help="Count trace tokens with 'builtin' or a local HF tokenizer dir (default: chars).",
     ),
-    from_: str = typer.Option("auto", "--from", help=_FROM_HELP),
+    from_: str = typer.Option(default(S, "from_"), "--from", help=_FROM_HELP),
     map_: str = typer.Option(None, "--map", help=_MAP_HELP),
-    split: str = typer.Option("train", "--split", help=_SPLIT_HELP),
-    batch_size: int = typer.Option(256, "--batch-size", help="Traces tokenized per batch."),
+    split: str = typer.Option(default(S, "split"), "--split", help=_SPLIT_HELP),
+    batch_size: int = typer.Option(
+        default(S, "batch_size"), "--batch-size", help="Traces tokenized per batch."
+    ),
+    config: Path = config_option(),
 ) -> None:
     """Counts by domain and format, and the trace length distribution (min/p50/p90/max/mean)."""
     from rich.table import Table
 
     from reasonsift.data import stats as st
 
-    with user_errors():
-        if batch_size < 1:
-            raise ValueError(f"--batch-size: expected >= 1, got {batch_size}")
-        r = _read_all(inp, from_, map_, split, f"reading {inp}")
+    cfg = load_config(ctx, StatsConfig, config, rename=_READ, required=("inp",))
+    with user_errors(ctx):
+        r = _read_all(cfg, f"reading {cfg.inp}")
         exs = r.examples
         if not exs:  # statistics of nothing would read as a valid, empty dataset
             _print_problems(r.problems)
-            raise ValueError(f"{inp}: all {r.n_read} records were rejected; no statistics")
-        if tokenizer is None:
+            raise ValueError(f"{cfg.inp}: all {r.n_read} records were rejected; no statistics")
+        if cfg.tokenizer is None:
             unit, lengths = "chars", [len(ex.trace) for ex in exs]
         else:
-            count = st.token_counter(st.load_tokenizer(tokenizer))
+            count = st.token_counter(st.load_tokenizer(cfg.tokenizer))
             unit, lengths = "tokens", []
             with progress() as bar:
                 task = bar.add_task("tokenizing traces", total=len(exs))
-                for i in range(0, len(exs), batch_size):
-                    chunk = exs[i : i + batch_size]
+                for i in range(0, len(exs), cfg.batch_size):
+                    chunk = exs[i : i + cfg.batch_size]
                     lengths += count([ex.trace for ex in chunk])
                     bar.advance(task, len(chunk))
     out.print(
-        f"{inp}: {r.format} ({r.container}), {len(exs)} examples"
+        f"{cfg.inp}: {r.format} ({r.container}), {len(exs)} examples"
         + (f", {len(r.rejects)} rejected (see `reasonsift data validate`)" if r.rejects else ""),
         highlight=False,
         soft_wrap=True,

@@ -6,23 +6,29 @@ from pathlib import Path
 
 import typer
 
-from reasonsift.cli.common import user_errors
+from reasonsift.cli.common import config_option, load_config, user_errors
+from reasonsift.demo import DemoConfig
+
+D = DemoConfig.default  # every default lives in DemoConfig; none is restated here
 
 
 def demo(
-    out_dir: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run directory."),
-    n: int = typer.Option(200, "-n", help="Examples per task, format and split written to OUT/data."),
-    eval_n: int = typer.Option(200, help="Greedy-evaluation items per split (test, ood)."),
-    profile_n: int = typer.Option(200, help="Held-out arith items to profile."),
-    seed: int = typer.Option(0, help="Seed of the generated data."),
+    ctx: typer.Context,
+    out_dir: Path = typer.Option(D("out_dir"), "--out", "-o", metavar="DIR", help="Output directory."),
+    n: int = typer.Option(D("n"), "-n", help="Examples per task, format and split written to OUT/data."),
+    eval_n: int = typer.Option(D("eval_n"), help="Greedy-evaluation items per split (test, ood)."),
+    profile_n: int = typer.Option(D("profile_n"), help="Held-out arith items to profile."),
+    seed: int = typer.Option(D("seed"), help="Seed of the generated data."),
     model: str = typer.Option(
-        None, help="Model directory or hub id (default: the built-in tiny-arith model)."
+        D("model"),
+        metavar="MODEL",
+        help="Model directory or hub id (default: the built-in tiny-arith model).",
     ),
+    config: Path = config_option(),
 ) -> None:
     """Generate every built-in task, take the built-in model, evaluate, profile, and write the token viewer."""
-    from reasonsift.demo import DemoConfig, main
+    from reasonsift.demo import main
 
-    with user_errors():
-        main(
-            DemoConfig(out_dir=str(out_dir), n=n, eval_n=eval_n, profile_n=profile_n, seed=seed, model=model)
-        )
+    cfg = load_config(ctx, DemoConfig, config)
+    with user_errors(ctx):
+        main(cfg)

@@ -1,4 +1,4 @@
-"""`reasonsift model ...` verbs: pretrain, eval, info. Each parses options and calls library code."""
+"""`reasonsift model ...` verbs: pretrain, eval, info. Each builds its config and calls library code."""
 
 from __future__ import annotations
 
@@ -7,118 +7,129 @@ from pathlib import Path
 
 import typer
 
-from reasonsift.cli.common import console, out, user_errors
+from reasonsift.cli.common import (
+    config_option,
+    console,
+    default,
+    flag,
+    load_config,
+    out,
+    progress,
+    user_errors,
+)
+from reasonsift.evaluate.run import EvalConfig
+from reasonsift.models.info import InfoConfig
+from reasonsift.train.pretrain import PretrainConfig
 
 app = typer.Typer(no_args_is_help=True)
+P, E, M = PretrainConfig, EvalConfig, InfoConfig  # every default lives in these; none is restated here
 
-
-def _split_list(values: list[str]) -> list[str]:
-    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+_MODEL_HELP = "Model directory or Hugging Face id."
+_REMOTE_HELP = "Run the model repository's own code (unsafe)."
+_PICKLE_HELP = "Accept pickle (.bin) weights (unsafe)."
 
 
 @app.command("pretrain")
 def pretrain(
-    out_dir: Path = typer.Option(..., "--out", "-o", help="Output model directory (a normal HF model dir)."),
-    tasks: str = typer.Option("arith", "--tasks", help="Comma-separated built-in tasks to mix (uniformly)."),
-    steps: int = typer.Option(
-        3000, help="Optimizer steps (accuracy stays near 0 for ~1k steps, then climbs)."
+    ctx: typer.Context,
+    out_dir: Path = typer.Option(
+        None, "--out", "-o", metavar="MODEL_DIR", help="Output model directory (a normal HF model dir)."
     ),
-    seed: int = typer.Option(0, help="Seed for data, initialisation and order."),
+    tasks: str = typer.Option(default(P, "tasks"), help="Comma-separated built-in tasks to mix (uniformly)."),
+    steps: int = typer.Option(
+        default(P, "steps"), help="Optimizer steps (accuracy stays near 0 for ~1k steps, then climbs)."
+    ),
+    seed: int = typer.Option(default(P, "seed"), help="Seed for data, initialisation and order."),
     mixture: str = typer.Option(
-        "trace=1,answer=0,trace_only=0",
+        default(P, "mixture"),
         help="Document kinds and weights: trace (q+trace+answer), answer (q+answer), trace_only (no question).",
     ),
-    batch_size: int = typer.Option(32, help="Documents per step."),
-    lr: float = typer.Option(2e-3, help="Peak learning rate (cosine decay after warmup)."),
-    warmup_steps: int = typer.Option(100, help="Linear warmup steps."),
-    difficulty: int | None = typer.Option(None, help="Task difficulty (default: each task's default)."),
-    loss_on: str = typer.Option("all", help="Tokens in the loss: all, or assistant (the reply only)."),
-    layers: int = typer.Option(4, help="Transformer layers (2 is 2x faster but learns far worse)."),
-    hidden: int = typer.Option(128, help="Hidden size."),
-    heads: int = typer.Option(4, help="Attention heads."),
-    intermediate: int = typer.Option(512, help="MLP size."),
-    checkpoint_every: int = typer.Option(500, help="Save a resumable checkpoint every K steps (0: never)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
-    eval_every: int = typer.Option(0, help="Greedy accuracy on the test split every K steps (0: never)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
+    batch_size: int = typer.Option(default(P, "batch_size"), help="Documents per step."),
+    lr: float = typer.Option(default(P, "lr"), help="Peak learning rate (cosine decay after warmup)."),
+    warmup_steps: int = typer.Option(default(P, "warmup_steps"), help="Linear warmup steps."),
+    difficulty: int = typer.Option(
+        default(P, "difficulty"), help="Task difficulty (default: each task's default)."
+    ),
+    loss_on: str = typer.Option(
+        default(P, "loss_on"), help="Tokens in the loss: all, or assistant (the reply only)."
+    ),
+    layers: int = typer.Option(
+        default(P, "num_layers"), help="Transformer layers (2 is 2x faster but learns far worse)."
+    ),
+    hidden: int = typer.Option(default(P, "hidden_size"), help="Hidden size."),
+    heads: int = typer.Option(default(P, "num_heads"), help="Attention heads."),
+    intermediate: int = typer.Option(default(P, "intermediate_size"), help="MLP size."),
+    checkpoint_every: int = typer.Option(
+        default(P, "checkpoint_every"), help="Save a resumable checkpoint every K steps (0: never)."
+    ),
+    resume: bool = flag(
+        default(P, "resume"), "--resume", "Continue from the latest checkpoint in MODEL_DIR."
+    ),
+    overwrite: bool = flag(default(P, "overwrite"), "--overwrite", "Replace an existing run in MODEL_DIR."),
+    eval_every: int = typer.Option(
+        default(P, "eval_every"), help="Greedy accuracy on the test split every K steps (0: never)."
+    ),
+    device: str = typer.Option(default(P, "device"), help="auto, cpu or cuda[:N]."),
+    config: Path = config_option(),
 ) -> None:
     """Pretrain the built-in tiny Llama from scratch on a mixture of built-in tasks."""
-    from reasonsift.train.mixture import parse_mixture
-    from reasonsift.train.pretrain import PretrainConfig, main
+    from reasonsift.train.pretrain import main
 
-    with user_errors():
-        cfg = PretrainConfig(
-            out_dir=str(out_dir),
-            tasks=tasks,
-            steps=steps,
-            seed=seed,
-            mixture=parse_mixture(mixture),
-            batch_size=batch_size,
-            lr=lr,
-            warmup_steps=warmup_steps,
-            difficulty=difficulty,
-            loss_on=loss_on,
-            num_layers=layers,
-            hidden_size=hidden,
-            num_heads=heads,
-            intermediate_size=intermediate,
-            checkpoint_every=checkpoint_every,
-            resume=resume,
-            eval_every=eval_every,
-            device=device,
-        )
+    rename = {"layers": "num_layers", "hidden": "hidden_size", "heads": "num_heads"}
+    rename["intermediate"] = "intermediate_size"
+    cfg = load_config(ctx, PretrainConfig, config, rename=rename, required=("out_dir",))
+    with user_errors(ctx):
         record = main(cfg)
     res = record["result"]
     out.print(
-        f"saved {out_dir}: {res['steps']} steps, loss {res['final_loss']:.4f}, "
+        f"saved {cfg.out_dir}: {res['steps']} steps, loss {res['final_loss']:.4f}, "
         f"{res['tokens']:,} tokens in {res['wall_s']:.0f} s ({res['tokens_per_s']:,.0f} tok/s)"
     )
 
 
 @app.command("eval")
 def eval_(
-    model: str = typer.Argument(..., help="Model directory or Hugging Face id."),
-    task: list[str] = typer.Option(["arith"], "--task", "-t", help="Task(s); repeat or comma-separate."),
-    n: int = typer.Option(500, "-n", help="Items per task and split."),
-    split: list[str] = typer.Option(["test"], "--split", help="test and/or ood; repeat or comma-separate."),
-    seed: int = typer.Option(0, help="Seed of the evaluation items."),
-    difficulty: int | None = typer.Option(None, help="Task difficulty (default: each task's default)."),
-    batch_size: int = typer.Option(64, help="Prompts per generation batch (left-padded)."),
-    max_new_tokens: int | None = typer.Option(
-        None, help="Generation budget (default: 2x longest reference)."
+    ctx: typer.Context,
+    model: str = typer.Argument(None, metavar="MODEL", show_default=False, help=_MODEL_HELP),
+    task: list[str] = typer.Option(
+        default(E, "tasks").split(","), "--task", "-t", help="Task(s); repeat or comma-separate."
     ),
-    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
-    dtype: str = typer.Option("auto", help="auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16, float16."),
-    json_out: Path | None = typer.Option(
-        None, "--json", help="Also write scores and replies to this JSON file."
+    n: int = typer.Option(default(E, "n"), "-n", help="Items per task and split."),
+    split: list[str] = typer.Option(
+        default(E, "splits").split(","), "--split", help="test and/or ood; repeat or comma-separate."
     ),
-    trust_remote_code: bool = typer.Option(False, help="Run the model repository's own code (unsafe)."),
-    allow_pickle: bool = typer.Option(False, help="Accept pickle (.bin) weights (unsafe)."),
+    seed: int = typer.Option(default(E, "seed"), help="Seed of the evaluation items."),
+    difficulty: int = typer.Option(
+        default(E, "difficulty"), help="Task difficulty (default: each task's default)."
+    ),
+    batch_size: int = typer.Option(
+        default(E, "batch_size"), help="Prompts per generation batch (left-padded)."
+    ),
+    max_new_tokens: int = typer.Option(
+        default(E, "max_new_tokens"), help="Generation budget (default: 2x longest reference)."
+    ),
+    device: str = typer.Option(default(E, "device"), help="auto, cpu or cuda[:N]."),
+    dtype: str = typer.Option(
+        default(E, "dtype"), help="auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16, float16."
+    ),
+    out_path: Path = typer.Option(
+        None, "--out", "-o", "--json", metavar="FILE", help="Also write scores and replies to this JSON file."
+    ),
+    trust_remote_code: bool = flag(default(E, "trust_remote_code"), "--trust-remote-code", _REMOTE_HELP),
+    allow_pickle: bool = flag(default(E, "allow_pickle"), "--allow-pickle", _PICKLE_HELP),
+    config: Path = config_option(),
 ) -> None:
     """Greedy exact-match accuracy by task and split."""
     from rich.table import Table
 
-    from reasonsift.cli.common import progress
-    from reasonsift.evaluate.accuracy import evaluate_accuracy
-    from reasonsift.models.load import load
-    from reasonsift.utils.io import atomic_write_text
+    from reasonsift.evaluate.run import main
 
-    tasks, splits = _split_list(task), _split_list(split)
-    with user_errors():
-        m, tok = load(
-            model, dtype=dtype, device=device, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle
-        )
-        with progress() as bar:
-            tid = bar.add_task("generating", total=n * len(tasks) * len(splits))
-            res = evaluate_accuracy(
-                m, tok, tasks, n=n, splits=splits, seed=seed, difficulty=difficulty, batch_size=batch_size,
-                max_new_tokens=max_new_tokens, on_batch=lambda k: bar.advance(tid, k),
-            )  # fmt: skip
-        if json_out:
-            atomic_write_text(
-                json_out, json.dumps({**res.to_dict(), "records": res.records}, indent=1) + "\n"
-            )
-    table = Table(title=f"verified accuracy: {model}")
+    rename = {"task": "tasks", "split": "splits", "out_path": "out"}
+    cfg = load_config(ctx, EvalConfig, config, rename=rename, required=("model",))
+    with user_errors(ctx), progress() as bar:
+        tid = bar.add_task("generating", total=cfg.n * len(cfg.tasks) * len(cfg.splits))
+        res = main(cfg, on_batch=lambda k: bar.advance(tid, k))
+    table = Table(title=f"verified accuracy: {cfg.model}")
     for col in ("task", "split", "n", "correct", "wrong", "no_answer", "timeout", "error", "accuracy"):
         table.add_column(col)
     for s in res.scores:
@@ -131,22 +142,25 @@ def eval_(
 
 @app.command("info")
 def info(
-    model: str = typer.Argument(..., help="Model directory or Hugging Face id."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    trust_remote_code: bool = typer.Option(False, help="Run the model repository's own code (unsafe)."),
-    allow_pickle: bool = typer.Option(False, help="Accept pickle (.bin) weights (unsafe)."),
+    ctx: typer.Context,
+    model: str = typer.Argument(None, metavar="MODEL", show_default=False, help=_MODEL_HELP),
+    as_json: bool = flag(default(M, "as_json"), "--json", "Print JSON instead of a table."),
+    trust_remote_code: bool = flag(default(M, "trust_remote_code"), "--trust-remote-code", _REMOTE_HELP),
+    allow_pickle: bool = flag(default(M, "allow_pickle"), "--allow-pickle", _PICKLE_HELP),
+    config: Path = config_option(),
 ) -> None:
     """Architecture, parameter count, vocabulary, context length and chat template of a model."""
-    from reasonsift.models.info import model_info
+    from reasonsift.models.info import main
 
-    with user_errors():
-        facts = model_info(model, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
-    if as_json:
+    cfg = load_config(ctx, InfoConfig, config, required=("model",))
+    with user_errors(ctx):
+        facts = main(cfg)
+    if cfg.as_json:
         out.print_json(json.dumps(facts))
         return
     from rich.table import Table
 
-    table = Table(title=str(model), show_header=False)
+    table = Table(title=str(cfg.model), show_header=False)
     for k, v in facts.items():
         table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
     out.print(table)

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reasonsift.models.template import has_chat_template
+from reasonsift.run.config import StageConfig
+
+
+@dataclass
+class InfoConfig(StageConfig):
+    model: str = ""  # model directory or Hugging Face id
+    as_json: bool = False  # print JSON instead of a table
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ValueError("model: no model given")
+
+
+def main(cfg: InfoConfig) -> dict[str, Any]:
+    return model_info(cfg.model, trust_remote_code=cfg.trust_remote_code, allow_pickle=cfg.allow_pickle)
 
 
 def model_info(name_or_path: str, **load_kw: Any) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+from typing import ClassVar
 
 from reasonsift.models.load import check_device
 from reasonsift.ops.infogain import DEFAULT_POSTHOC_GAIN, DEFAULT_POSTHOC_PPL0
 from reasonsift.ops.masks import DEFAULT_RHO, INTERPOLATIONS, POOLS, check_rho
+from reasonsift.run.config import StageConfig
 
 OVERFLOW = ("reject", "truncate-left")
 # What IFD's "A" is (CLAIMS.md C7): the whole completion <think>trace</think>answer (Selective Reflection-Tuning's
@@ -15,13 +17,21 @@ OVERFLOW = ("reject", "truncate-left")
 IFD_TARGETS = ("completion", "answer")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
-# Options that change no output number: a resumed run may change them freely.
-RUNTIME_ONLY = ("resume", "overwrite", "compile", "device", "progress", "allow_pickle", "trust_remote_code")
+# Options that change no output number: a resumed run may change them freely. Batch sizes and head chunks
+# change numbers only at float rounding (batch-size invariance is tested; no pool depends on the forward
+# passes), so a run that ran out of memory can resume with smaller ones.
+RUNTIME_ONLY = (
+    "resume", "overwrite", "compile", "device", "progress", "allow_pickle", "trust_remote_code",
+    "batch_size", "max_tokens_per_batch", "chunk_rows",
+)  # fmt: skip
 
 
 @dataclass
-class ProfileConfig:
+class ProfileConfig(StageConfig):
+    RUNTIME_ONLY: ClassVar[tuple[str, ...]] = RUNTIME_ONLY
+
     data: str = ""  # data file (jsonl/json/parquet) read with reasonsift.data.io.read_examples
+    split: str = "train"  # split of a Hugging Face dataset directory or hub id
     model: str = ""  # student model: HF id or local path (or a label when passing an in-process model)
     out_dir: str = "runs/profile"
     revision: str | None = None
@@ -105,18 +115,3 @@ class ProfileConfig:
             raise ValueError("template: --template and --no-template exclude each other")
         if self.resume and self.overwrite:
             raise ValueError("resume: --resume and --overwrite exclude each other")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def result_dict(self) -> dict:
-        """The options that determine the output numbers (compared on ``--resume``)."""
-        return {k: v for k, v in asdict(self).items() if k not in RUNTIME_ONLY}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ProfileConfig:
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"{unknown[0]}: unknown ProfileConfig field")
-        return cls(**d)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,12 +13,12 @@ import torch
 
 from reasonsift.data.example import Example
 from reasonsift.profile.config import ProfileConfig
-from reasonsift.profile.manifest import build_manifest, model_identity
 from reasonsift.profile.render import Renderer
 from reasonsift.profile.scoring import Scorer
 from reasonsift.profile.shard import Context, profile_shard
 from reasonsift.profile.summary import finalize
 from reasonsift.profile.writer import RunDir
+from reasonsift.run import build_manifest, input_record, model_identity, run_record
 
 # Tokenizers report a huge sentinel (1e30) when they have no limit.
 _NO_LIMIT = 10**8
@@ -64,25 +64,22 @@ def context_length(model, tokenizer, cfg: ProfileConfig) -> int:
     return min(limits)
 
 
-def _prepare_dir(run: RunDir, cfg: ProfileConfig) -> None:
-    cfg_path = run.root / "config.json"
-    if cfg_path.exists():
-        if cfg.resume:
-            old = ProfileConfig.from_dict(json.loads(cfg_path.read_text())).result_dict()
-            new = cfg.result_dict()
-            diff = sorted(k for k in new if old.get(k) != new[k])
-            if diff:
-                raise ValueError(
-                    f"{diff[0]}: differs from the run in {run.root} ({old.get(diff[0])!r} there, {new[diff[0]]!r} now); "
-                    "resume needs the same options (or use --overwrite)"
-                )
-            return
-        if not cfg.overwrite:
-            raise ValueError(f"out_dir: {run.root} already holds a profile run; use --resume or --overwrite")
-        shutil.rmtree(run.examples, ignore_errors=True)
-        for f in ("config.json", "stats.json", "manifest.json", "forking.parquet", "rejects.jsonl"):
-            (run.root / f).unlink(missing_ok=True)
-    run.write_json("config.json", cfg.to_dict())
+def _data_input(cfg: ProfileConfig, examples: list[Example]) -> dict:
+    """The data's identity: the file's (or directory's) hash, else (stdin, hub ids, in-process examples) a hash
+    of the examples read; a pipe cannot be read twice."""
+    p = Path(cfg.data) if cfg.data else None
+    if p is not None and (p.is_file() or p.is_dir()):
+        return input_record(cfg.data)
+    h = hashlib.sha256()
+    for ex in examples:
+        h.update(json.dumps(ex.to_dict(), sort_keys=True, default=str).encode() + b"\n")
+    return input_record(cfg.data or None, sha256=h.hexdigest())
+
+
+def _resolved(pairs: list[ModelPair | None]) -> dict:
+    """Facts fixed at start-up that change the numbers: the dtype ``auto`` resolved to."""
+    dtypes = {str(next(p[0].parameters()).dtype).removeprefix("torch.") for p in pairs if p is not None}
+    return {"dtype": ",".join(sorted(dtypes))}
 
 
 def run_profile(
@@ -102,16 +99,17 @@ def run_profile(
     """
     cfg.validate()
     run = RunDir(cfg.out_dir)
-    _prepare_dir(run, cfg)
+    run.check(run_record("profile", cfg), resume=cfg.resume, overwrite=cfg.overwrite)  # before any loading
     if examples is None:
         if not cfg.data:
             raise ValueError("data: no data file given")
         from reasonsift.data.io import read_examples
 
-        examples = list(read_examples(cfg.data).examples)
+        examples = list(read_examples(cfg.data, split=cfg.split).examples)
     if cfg.limit:
         examples = examples[: cfg.limit]
     _check_ids(examples)
+    data_input = _data_input(cfg, examples)
     student, tok = model if model is not None else _load(cfg.model, cfg)
     scorer_pair = scorer_model or (_load(cfg.scorer_model, cfg) if cfg.scorer_model else None)
     compare_pair = compare_model or (_load(cfg.compare_model, cfg) if cfg.compare_model else None)
@@ -136,6 +134,10 @@ def run_profile(
         max_length=context_length(student, tok, cfg),
         on_tokens=on_progress,
     )
+    resolved = _resolved([(student, tok), scorer_pair, compare_pair])
+    # Start-up passed (data read, models loaded, logits probed, template parsed): only now does the directory become a run (a failed start leaves nothing to block a rerun).
+    record = run_record("profile", cfg, {"data": data_input}, resolved)
+    run.begin(record, resume=cfg.resume, overwrite=cfg.overwrite)
 
     t0, new_tokens = time.perf_counter(), 0
     n_shards = (len(examples) + cfg.shard_size - 1) // cfg.shard_size
@@ -154,14 +156,11 @@ def run_profile(
     elapsed = time.perf_counter() - t0
 
     counters: dict = {}
-    rejects_text = []
     for i in range(n_shards):
-        info = run.done_info(i)
-        for k, v in info.items():
+        for k, v in run.done_info(i).items():
             if k not in ("shard", "first_index"):
                 counters[k] = counters.get(k, 0) + v
-        rejects_text.append(run.shard_rejects(i).read_text())
-    (run.root / "rejects.jsonl").write_text("".join(rejects_text))
+    run.collect_rejects(n_shards)
     if cfg.infogain:
         counters["ig_method"] = (
             "separate passes" if cfg.ig_whole_sequence or not ctx.ig_cache else "kv-cache prefixes"
@@ -175,7 +174,8 @@ def run_profile(
         models["scorer"] = model_identity(scorer_pair[0], cfg.scorer_model or "", None)
     if compare_pair:
         models["compare"] = model_identity(compare_pair[0], cfg.compare_model or "", None)
-    run.write_json("manifest.json", build_manifest(cfg.to_dict(), models, cfg.data or None))
+    manifest = build_manifest("profile", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
+    run.write_json("manifest.json", manifest)
     if examples and not counters.get("n_rows"):
         raise ValueError(
             f"data: all {len(examples)} examples were rejected, nothing was profiled; "

@@ -23,6 +23,7 @@ REVERSE_PROMPT = (
     "Response:\n{response}"
 )
 
+
 @dataclass
 class Rendered:
     """One rendered sequence. Per-position lists have length ``len(input_ids)``."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import transformers
@@ -23,20 +23,33 @@ from reasonsift.models.card import model_card
 from reasonsift.models.load import check_device
 from reasonsift.models.tiny import TinySpec, build_tiny_model, count_parameters, greedy_generation_config
 from reasonsift.models.tokenizer import ASSISTANT, build_tokenizer
+from reasonsift.run import MANIFEST_FILE, RunDir, StageConfig, build_manifest, model_identity, run_record
 from reasonsift.tasks import get_task
 from reasonsift.train.checkpoint import checkpoint_dirs, load_checkpoint, save_checkpoint
-from reasonsift.train.mixture import batch_documents, chain_hash, check_mixture
+from reasonsift.train.mixture import batch_documents, chain_hash, check_mixture, parse_mixture
 from reasonsift.utils.io import atomic_write_text
 from reasonsift.utils.progress import progress
 
 RECORD_FILE = "reasonsift_pretrain.json"
 LOG_FILE = "train_log.jsonl"
 LOSS_ON = ("all", "assistant")
+# The output directory is a Hugging Face model directory, whose config.json is the model's: the run's
+# resolved config (what --resume compares) goes to run_config.json instead.
+RUN_CONFIG_FILE = "run_config.json"
+# What a pretraining run writes (removed by --overwrite; anything else in the directory is left alone).
+OUTPUTS = ("checkpoints", LOG_FILE, RECORD_FILE, "README.md", "config.json", "generation_config.json")
+OUTPUTS += ("model.safetensors", "tokenizer*", "special_tokens_map.json", "chat_template.jinja")
 
 
 @dataclass
-class PretrainConfig:
-    out_dir: str
+class PretrainConfig(StageConfig):
+    # Options that change no weight: free to differ on --resume.
+    RUNTIME_ONLY: ClassVar[tuple[str, ...]] = (
+        "resume", "overwrite", "progress", "device", "checkpoint_every", "keep_checkpoints", "log_every",
+        "eval_every", "eval_n", "name",
+    )  # fmt: skip
+
+    out_dir: str = ""
     tasks: list[str] = field(default_factory=lambda: ["arith"])
     steps: int = 3000  # accuracy sits near zero for ~1k steps, then climbs: shorter runs look broken
     seed: int = 0
@@ -58,6 +71,7 @@ class PretrainConfig:
     checkpoint_every: int = 500  # 0: no intermediate checkpoints
     keep_checkpoints: int = 2  # 0: keep all
     resume: bool = False
+    overwrite: bool = False
     eval_every: int = 0  # 0: no accuracy during training
     eval_n: int = 100
     log_every: int = 10
@@ -68,9 +82,15 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.tasks, str):
             self.tasks = [t.strip() for t in self.tasks.split(",") if t.strip()]
-        self.tasks = list(self.tasks)
+        self.tasks = [t.strip() for item in self.tasks for t in item.split(",") if t.strip()]
+        if isinstance(self.mixture, str):
+            self.mixture = parse_mixture(self.mixture)
 
     def validate(self) -> None:
+        if not self.out_dir:
+            raise ValueError("out_dir: no output directory given")
+        if self.resume and self.overwrite:
+            raise ValueError("resume: --resume and --overwrite exclude each other")
         if not self.tasks:
             raise ValueError("tasks: at least one task is needed")
         for t in self.tasks:
@@ -97,14 +117,6 @@ class PretrainConfig:
             intermediate_size=self.intermediate_size,
             max_position_embeddings=self.max_length,
         )
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PretrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"config: unknown fields {sorted(unknown)}")
-        return cls(**d)
 
 
 def make_labels(ids: torch.Tensor, mask: torch.Tensor, assistant_id: int | None) -> torch.Tensor:
@@ -148,20 +160,25 @@ def main(cfg: PretrainConfig) -> dict[str, Any]:
     """Train, checkpoint, save the final HF model directory to ``cfg.out_dir``; return the run record."""
     cfg.validate()
     out = Path(cfg.out_dir)
+    run = RunDir(out, stage="pretrain", outputs=OUTPUTS, config_file=RUN_CONFIG_FILE)
+    run.check(run_record("pretrain", cfg), resume=cfg.resume, overwrite=cfg.overwrite)
     existing = checkpoint_dirs(out)
-    if existing and not cfg.resume:
+    if existing and not (cfg.resume or cfg.overwrite or run.exists()):  # checkpoints of an older version
         raise ValueError(
             f"out_dir: {out} already holds checkpoints (latest {existing[-1].name}); "
-            "pass resume (--resume) to continue or choose another directory"
+            "use --resume to continue, --overwrite, or another directory"
         )
-    out.mkdir(parents=True, exist_ok=True)
     device = _device(cfg.device)
+    resolved = {"precision": "bfloat16-autocast" if device.type == "cuda" else "float32"}
     tok = build_tokenizer(model_max_length=cfg.max_length)
     torch.manual_seed(cfg.seed)
     model = build_tiny_model(tok, cfg.spec(), seed=cfg.seed).to(device)
     model.train()
     opt = _optimizer(model, cfg)
     sched = get_cosine_schedule_with_warmup(opt, cfg.warmup_steps, cfg.steps)
+    # Start-up passed: only now does the directory become a run (and an overwritten one is cleared).
+    run.begin(run_record("pretrain", cfg, resolved=resolved), resume=cfg.resume, overwrite=cfg.overwrite)
+    existing = checkpoint_dirs(out)
     loop: dict[str, Any] = {"step": 0, "data_hash": "", "tokens": 0, "wall_s": 0.0}
     if cfg.resume and existing:
         loop = load_checkpoint(existing[-1], model, opt, sched)
@@ -238,6 +255,11 @@ def main(cfg: PretrainConfig) -> dict[str, Any]:
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
     }
     save_model_dir(out, model, tok, record)
+    ident = {k: v for k, v in model_identity(model, str(out), None).items() if k not in ("run_dir", "stage")}
+    manifest = build_manifest(
+        "pretrain", cfg.to_dict(), models={"output": ident}, resolved=resolved, result=record["result"]
+    )
+    run.write_json(MANIFEST_FILE, manifest)
     return record
 
 
