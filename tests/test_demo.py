@@ -32,13 +32,10 @@ def test_config_rejects_bad_sizes():
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """One small demo run: its directory, returned result and everything it printed (wide, no colour)."""
-    from reasonsift.cli import common
-
     root = tmp_path_factory.mktemp("demo")
     buf = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(common, "out", Console(file=buf, width=400, color_system=None, soft_wrap=True))
-        res = main(DemoConfig(out_dir=str(root), n=3, eval_n=8, profile_n=12, progress=False))
+    console = Console(file=buf, width=400, color_system=None, soft_wrap=True)
+    res = main(DemoConfig(out_dir=str(root), n=3, eval_n=8, profile_n=12, progress=False), out=console)
     return root, res, buf.getvalue()
 
 

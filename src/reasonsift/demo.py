@@ -146,8 +146,9 @@ def entropy_by_role(run_dir: str | Path) -> dict[str, dict[str, float]]:
     return {r: {"tokens": v[0] / n, "entropy": v[1] / h, "forking": v[2] / f} for r, v in sorted(tot.items())}
 
 
-def main(cfg: DemoConfig) -> dict[str, Any]:
-    """Run the demo; returns (and writes to OUT/demo.json) every number it prints."""
+def main(cfg: DemoConfig, out=None) -> dict[str, Any]:
+    """Run the demo; returns (and writes to OUT/demo.json) every number it prints (to ``out``, a rich
+    Console; default: stdout)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -160,7 +161,7 @@ def main(cfg: DemoConfig) -> dict[str, Any]:
     from reasonsift.report.viewer import render_viewer
     from reasonsift.utils.io import atomic_write_text
 
-    out = Console()
+    out = out or Console()
     root = Path(cfg.out_dir)
     result: dict[str, Any] = {"config": asdict(cfg)}
 
