@@ -125,13 +125,16 @@ def entropy_by_role(run_dir: str | Path) -> dict[str, dict[str, float]]:
     import numpy as np
     import pandas as pd
 
-    ex = pd.read_parquet(Path(run_dir) / "examples")
-    fork = pd.read_parquet(Path(run_dir) / "forking.parquet", columns=["id", "forking"]).set_index("id")
+    from reasonsift.profile import schema as S
+
+    cols = [S.ID, S.SEGMENT, S.TOKENS, S.ENTROPY, "trace"]
+    ex = pd.read_parquet(Path(run_dir) / "examples", columns=cols)
+    fork = pd.read_parquet(Path(run_dir) / "forking.parquet", columns=[S.ID, S.FORKING]).set_index(S.ID)
     tot: dict[str, list[float]] = {}
     for row in ex.itertuples():
         seg, toks, ent = np.asarray(row.segment), list(row.tokens), np.asarray(row.entropy)
-        mask = np.asarray(fork.loc[row.id, "forking"], dtype=bool)
-        idx = np.flatnonzero(seg == 0)  # trace tokens, in order
+        mask = np.asarray(fork.loc[row.id, S.FORKING], dtype=bool)
+        idx = np.flatnonzero(seg == S.TRACE)  # trace tokens, in order
         text = "".join(toks[i] for i in idx)
         if text != row.trace:  # not character-level: roles cannot be assigned by position
             continue

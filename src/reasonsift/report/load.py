@@ -18,38 +18,23 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from reasonsift.profile import schema as S
+
+# Column names come from the profile's schema module (reasonsift.profile.schema), the one place they are spelled.
 # Per-token columns the viewer draws; everything else it reads is a per-example scalar or a short list.
 TOKEN_COLUMNS = (
-    "tokens",
-    "entropy",
-    "logprob",
-    "rank",
-    "top_tokens",
-    "top_logprobs",
-    "segment",
-    "step",
-    "forking_sequence",
-)
-TEXT_COLUMNS = ("id", "domain", "format", "question", "trace", "answer")
-CURVE_COLUMNS = ("ig_nll", "ig_gains")
+    S.TOKENS, S.ENTROPY, S.LOGPROB, S.RANK, S.TOP_TOKENS, S.TOP_LOGPROBS, S.SEGMENT, S.STEP, S.FORKING_SEQUENCE,
+)  # fmt: skip
+TEXT_COLUMNS = (S.ID, "domain", "format", "question", "trace", "answer")
+CURVE_COLUMNS = (S.IG_NLL, S.IG_GAINS)
 # Scores offered in the example list, in display order (those absent from a run are dropped).
 SCORE_COLUMNS = (
-    "n_tokens",
-    "H_mean",
-    "ifd",
-    "r_ifd",
-    "info_gain",
-    "ig_total",
-    "frac_H_below_0_01",
-    "top20_entropy_mass",
-    "H_p50",
-    "H_p90",
-    "H_p99",
-    "posthoc",
-)
-REQUIRED_COLUMNS = ("id", "tokens", "entropy")
+    S.N_TOKENS, S.H_MEAN, S.IFD, S.R_IFD, S.INFO_GAIN, S.IG_TOTAL, S.FRAC_H_LOW, S.TOP20_MASS,
+    S.H_P50, S.H_P90, S.H_P99, S.POSTHOC,
+)  # fmt: skip
+REQUIRED_COLUMNS = (S.ID, S.TOKENS, S.ENTROPY)
 # Token ids are not shown (the decoded strings are); skipping them saves most of the conversion time.
-UNUSED_COLUMNS = frozenset({"input_ids", "token_ids", "top_ids"})
+UNUSED_COLUMNS = frozenset({S.INPUT_IDS, S.TOKEN_IDS, S.TOP_IDS})
 
 
 @dataclass
@@ -77,12 +62,12 @@ def _pool_masks(path: Path, stats: dict[str, Any]) -> dict[str, dict[str, list[b
         return {}
     table = pq.read_table(path)
     names = set(table.column_names)
-    cols = {p: f"forking_{p}" for p in ("dataset", "batch") if f"forking_{p}" in names}
-    if not cols and "forking" in names:
-        cols = {str(stats.get("forking_pool") or "dataset"): "forking"}
-    if "id" not in names or not cols:
+    cols = {p: c for p, c in (("dataset", S.FORKING_DATASET), ("batch", S.FORKING_BATCH)) if c in names}
+    if not cols and S.FORKING in names:
+        cols = {str(stats.get("forking_pool") or "dataset"): S.FORKING}
+    if S.ID not in names or not cols:
         return {}
-    ids = table.column("id").to_pylist()
+    ids = table.column(S.ID).to_pylist()
     per_pool = {p: table.column(c).to_pylist() for p, c in cols.items()}
     return {str(i): {p: m[k] for p, m in per_pool.items() if m[k] is not None} for k, i in enumerate(ids)}
 
