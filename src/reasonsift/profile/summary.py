@@ -18,6 +18,7 @@ from reasonsift.ops.stats import entropy_summary, mask_overlap
 from reasonsift.profile import schema as S
 from reasonsift.profile.config import ProfileConfig
 from reasonsift.profile.writer import FORKING_SCHEMA, RunDir
+from reasonsift.utils.io import json_safe
 
 _COLS = [S.ID, S.ENTROPY, S.SEGMENT, S.STEP, S.FORKING_SEQUENCE, S.COMPARE_ENTROPY]
 _COLS += [S.IFD, S.R_IFD, S.INFO_GAIN, S.IG_TOTAL, S.POSTHOC, S.N_TRUNCATED]
@@ -36,17 +37,6 @@ def _nanstats(x) -> dict:
         "min": float(a.min()),
         "max": float(a.max()),
     }
-
-
-def json_safe(obj):
-    """``obj`` with every non-finite float replaced by None: stats.json stays strict JSON (no NaN/Infinity)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    return obj
 
 
 def _tau(h: torch.Tensor, cfg: ProfileConfig) -> float:
@@ -152,7 +142,7 @@ def finalize(run: RunDir, cfg: ProfileConfig, counters: dict) -> dict:
             stats[k] = counters[k]
     if any(c is not None for c in t[S.COMPARE_ENTROPY]):
         stats["compare"] = _compare(ents, t[S.COMPARE_ENTROPY], cfg)
-    stats = json_safe(stats)
+    stats = json_safe(stats)  # what is returned is what stats.json holds
     run.write_json("stats.json", stats)
     return stats
 

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reasonsift.utils.io import atomic_path, atomic_write_text
+from reasonsift.utils.io import atomic_path, atomic_write_text, json_safe
 
 CONFIG_FILE = "config.json"
 MANIFEST_FILE = "manifest.json"
@@ -203,7 +203,9 @@ class RunDir:
     # -- single files --------------------------------------------------------------------------------------
 
     def write_json(self, name: str, obj: Any) -> None:
-        atomic_write_text(self.root / name, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        """Strict JSON: non-finite floats become null."""
+        text = json.dumps(json_safe(obj), indent=2, sort_keys=True, default=str, allow_nan=False)
+        atomic_write_text(self.root / name, text + "\n")
 
     def write_table(self, name: str, rows: list[dict], schema: pa.Schema) -> None:
         with atomic_path(self.root / name) as tmp:

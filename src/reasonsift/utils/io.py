@@ -62,3 +62,17 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
             while b := fh.read(chunk):
                 h.update(b)
     return h.hexdigest()
+
+
+def json_safe(obj):
+    """``obj`` with every non-finite float replaced by None, so that the JSON written is strict (no NaN or
+    Infinity, which ``json.dumps`` writes by default and strict parsers reject)."""
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
