@@ -6,6 +6,7 @@ import typer
 
 from reasonsift.cli import data as _data
 from reasonsift.cli import demo as _demo
+from reasonsift.cli import eval as _eval
 from reasonsift.cli import model as _model
 from reasonsift.cli import profile as _profile
 from reasonsift.cli import view as _view
@@ -22,6 +23,7 @@ app.add_typer(
 )
 app.add_typer(_model.app, name="model", help="Load, pretrain, evaluate and describe causal LMs.")
 app.command("profile")(_profile.profile)
+app.command("eval")(_eval.eval_)
 app.command("view")(_view.view)
 app.command("demo")(_demo.demo)
 

@@ -1,0 +1,504 @@
+"""``reasonsift eval``: generate, verify and score on built-in tasks or a data file, on the run contract.
+
+One run directory (docs/run-contract.md, docs/evaluate.md)::
+
+    RUN/
+      config.json, manifest.json     the run contract (resume compares the config and the data hash)
+      shards/part-NNNNN.parquet      the samples of each shard of questions (+ markers, rejects): resumable
+      samples.parquet                one row per sample: id, sample, completion, extracted, state, score,
+                                     n_tokens, finish_reason, n_forced, the trace-quality columns, info gain
+      questions.parquet              one row per question: id, task, split, n, correct, solve_rate, ...
+      results.json                   metrics by group ("all", task/split): accuracy or pass@K, maj@K with CIs,
+                                     counts of each verifier state
+
+Items of built-in tasks are reproducible from ``(task, data_seed, split, index)``; samples from ``seed`` (one
+derived seed per shard, so a resumed run draws the same samples as an uninterrupted one).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from reasonsift.data.example import Example
+from reasonsift.data.render import prompt_text
+from reasonsift.run import RunDir, StageConfig, build_manifest, input_record, model_identity, run_record
+from reasonsift.utils.io import atomic_path
+
+BACKENDS = ("hf", "vllm")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEFAULT_SPLIT = "test"
+OUTPUTS = ("samples.parquet", "questions.parquet", "results.json")
+
+
+def parse_task_spec(spec: str) -> tuple[str, str]:
+    """``NAME[:SPLIT]`` -> (name, split); ``gym:NAME[:SPLIT]`` keeps its ``gym:`` prefix. Default split test."""
+    from reasonsift.tasks import SPLITS
+
+    parts = spec.split(":")
+    if parts[0] == "gym":
+        name, rest = ":".join(parts[:2]), parts[2:]
+    else:
+        name, rest = parts[0], parts[1:]
+    if len(rest) > 1 or not name:
+        raise ValueError(f"tasks: cannot read {spec!r}; expected NAME or NAME:SPLIT")
+    split = rest[0] if rest else DEFAULT_SPLIT
+    if split not in SPLITS:
+        raise ValueError(f"tasks: unknown split {split!r} in {spec!r}; expected one of {', '.join(SPLITS)}")
+    return name, split
+
+
+def _int_list(v) -> list[int]:
+    items = v if isinstance(v, list | tuple) else str(v).split(",")
+    return [int(x) for x in items if str(x).strip()]
+
+
+@dataclass
+class EvalStageConfig(StageConfig):
+    RUNTIME_ONLY: ClassVar[tuple[str, ...]] = (
+        "resume", "overwrite", "device", "progress", "allow_pickle", "trust_remote_code", "batch_size",
+        "workers",
+    )  # fmt: skip
+
+    model: str = ""  # model directory or Hugging Face id
+    out_dir: str = ""
+    tasks: list[str] = field(default_factory=list)  # NAME[:SPLIT] of built-in tasks (or gym:NAME)
+    data: str = ""  # or a data file / dataset directory / run directory of examples
+    split: str = "train"  # of a Hugging Face dataset directory or hub id given as data
+    limit: int | None = None  # the first N questions (per task:split; built-in tasks default to 100)
+    n: int = 1  # samples per question
+    k: list[int] = field(default_factory=lambda: [1])  # pass@K and maj@K for each K (<= n)
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    max_new_tokens: int | None = None  # None: 2x the longest reference completion + 16 tokens
+    seed: int = 0  # sampling seed
+    data_seed: int = 0  # seed of the built-in task items
+    difficulty: int | None = None
+    min_thinking_tokens: int | None = None  # s1 budget forcing (see evaluate/backends)
+    max_thinking_tokens: int | None = None
+    backend: str = "hf"
+    verifier: str = "auto"  # auto | task | mc | math | exact
+    verifier_timeout: float = 5.0  # seconds per verification (math); a timeout is never a wrong answer
+    quality: bool = True  # trace validity, length and strategy of generated traces
+    infogain: bool = True  # information gain of generated traces (profile engine, answer NLL per step)
+    scorer_model: str | None = None  # fixed scorer for information gain (C6); default: the evaluated model
+    batch_size: int = 32
+    shard_size: int = 256  # questions per shard (the unit of --resume)
+    workers: int = 2  # verifier worker processes
+    device: str = "auto"
+    dtype: str = "auto"
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        from reasonsift.models.load import check_device
+
+        if isinstance(self.tasks, str):
+            self.tasks = [t for t in self.tasks.split(",") if t.strip()]
+        self.k = _int_list(self.k)
+        if not self.model:
+            raise ValueError("model: no model given")
+        if not self.out_dir:
+            raise ValueError("out_dir: no run directory given")
+        if bool(self.tasks) == bool(self.data):
+            raise ValueError(
+                "tasks: give built-in tasks (--task NAME[:SPLIT]) or --data FILE, not both or neither"
+            )
+        for spec in self.tasks:
+            parse_task_spec(spec)
+        for name in ("n", "batch_size", "shard_size", "workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
+        for name in ("limit", "max_new_tokens", "min_thinking_tokens", "max_thinking_tokens"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ValueError(f"{name}: expected >= 1, got {v}")
+        if not self.k or any(k < 1 for k in self.k):
+            raise ValueError(f"k: expected positive integers, got {self.k}")
+        if max(self.k) > self.n:
+            raise ValueError(
+                f"k: pass@{max(self.k)} needs at least {max(self.k)} samples per question; got --n {self.n}"
+            )
+        if not self.temperature >= 0:
+            raise ValueError(f"temperature: expected >= 0, got {self.temperature}")
+        if self.temperature == 0 and self.n > 1:
+            raise ValueError(
+                "n: greedy decoding (temperature 0) gives one distinct sample; pass --temperature > 0"
+            )
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p: expected 0 < top_p <= 1, got {self.top_p}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend: expected one of {BACKENDS}, got {self.backend!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype: expected one of {DTYPES}, got {self.dtype!r}")
+        if not self.verifier_timeout > 0:
+            raise ValueError(f"verifier_timeout: expected > 0, got {self.verifier_timeout}")
+        check_device(self.device)
+        if self.resume and self.overwrite:
+            raise ValueError("resume: --resume and --overwrite exclude each other")
+
+
+@dataclass
+class Question:
+    """One question of the run, with the labels metrics are grouped by."""
+
+    ex: Example
+    task: str
+    split: str
+
+
+@dataclass
+class EvalRunResult:
+    out_dir: Path
+    results: dict
+    n_questions: int
+    n_samples: int
+
+
+def questions(cfg: EvalStageConfig) -> list[Question]:
+    """The run's questions: built-in task items in order of ``cfg.tasks``, or the examples of ``cfg.data``."""
+    from reasonsift.tasks import get_task
+
+    out: list[Question] = []
+    if cfg.tasks:
+        for spec in cfg.tasks:
+            name, split = parse_task_spec(spec)
+            n = cfg.limit or 100
+            exs = get_task(name).generate(n, seed=cfg.data_seed, split=split, difficulty=cfg.difficulty)
+            out += [Question(ex, name, split) for ex in exs]
+    else:
+        from reasonsift.data.io import read_examples
+
+        exs = read_examples(cfg.data, split=cfg.split).examples
+        if cfg.limit:
+            exs = exs[: cfg.limit]
+        for ex in exs:
+            out.append(
+                Question(
+                    ex, str(ex.meta.get("task") or ex.domain or "data"), str(ex.meta.get("split") or "-")
+                )
+            )
+    seen: set[str] = set()
+    for q in out:
+        if q.ex.id in seen:
+            raise ValueError(f"id: {q.ex.id!r} appears twice; every question needs its own id")
+        seen.add(q.ex.id)
+    return out
+
+
+def render_prompt(tokenizer, ex: Example) -> str:
+    """The user turn rendered with the chat template (plain template otherwise) and a generation prompt."""
+    from reasonsift.models.template import render
+
+    return render(tokenizer, [{"role": "user", "content": prompt_text(ex)}], add_generation_prompt=True)
+
+
+SAMPLE_SCHEMA_BASE = [
+    ("id", pa.string()),
+    ("task", pa.string()),
+    ("split", pa.string()),
+    ("domain", pa.string()),
+    ("format", pa.string()),
+    ("sample", pa.int32()),
+    ("completion", pa.string()),
+    ("extracted", pa.string()),
+    ("state", pa.string()),
+    ("score", pa.float32()),
+    ("detail", pa.string()),
+    ("n_tokens", pa.int32()),
+    ("finish_reason", pa.string()),
+    ("n_forced", pa.int32()),
+]
+IG_COLUMNS = [("info_gain", pa.float32()), ("ig_total", pa.float32()), ("posthoc", pa.bool_())]
+
+
+def sample_schema() -> pa.Schema:
+    from reasonsift.evaluate.quality import QUALITY_COLUMNS
+
+    types = {"trace_valid": pa.bool_(), "trace_invalid_step": pa.int32(), "trace_chars": pa.int32()}
+    types |= {"trace_steps": pa.int32(), "strategy": pa.float32(), "strategy_name": pa.string()}
+    quality = [(c, types.get(c, pa.string())) for c in QUALITY_COLUMNS]
+    return pa.schema(SAMPLE_SCHEMA_BASE + quality + IG_COLUMNS)
+
+
+def main(
+    cfg: EvalStageConfig,
+    model=None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    on_shard: Callable[[int], None] | None = None,
+) -> EvalRunResult:
+    """Run the evaluation; ``model`` may be an in-process ``(model, tokenizer)`` (``cfg.model`` is its label).
+    ``on_progress(n_completions, n_tokens)`` after each generation batch; ``on_shard(i)`` after shard ``i``."""
+    from reasonsift.evaluate.backends import SamplingParams, get_backend
+
+    run = RunDir(cfg.out_dir, stage="eval", shards="shards", outputs=OUTPUTS)
+    run.check(run_record("eval", cfg), resume=cfg.resume, overwrite=cfg.overwrite)
+    qs = questions(cfg)
+    data_input = input_record(cfg.data) if cfg.data and Path(cfg.data).exists() else _items_input(qs)
+    if model is None:
+        from reasonsift.models import load
+
+        model = load(
+            cfg.model, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
+            allow_pickle=cfg.allow_pickle,
+        )  # fmt: skip
+    lm, tok = model
+    scorer = _scorer(cfg, lm, tok)
+    backend = get_backend(cfg.backend, lm, tok, batch_size=cfg.batch_size)
+    resolved = {"dtype": str(next(lm.parameters()).dtype).removeprefix("torch.")}
+    run.begin(
+        run_record("eval", cfg, {"data": data_input}, resolved), resume=cfg.resume, overwrite=cfg.overwrite
+    )
+
+    max_new = cfg.max_new_tokens or _default_budget(tok, [q.ex for q in qs])
+    schema = sample_schema()
+    n_shards = (len(qs) + cfg.shard_size - 1) // cfg.shard_size
+    t0 = time.perf_counter()
+    for i in range(n_shards):
+        chunk = qs[i * cfg.shard_size : (i + 1) * cfg.shard_size]
+        if cfg.resume and run.is_done(i):
+            if on_progress:
+                on_progress(len(chunk) * cfg.n, 0)
+            continue
+        params = SamplingParams(
+            n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=max_new,
+            seed=cfg.seed * 1_000_003 + i, min_thinking_tokens=cfg.min_thinking_tokens,
+            max_thinking_tokens=cfg.max_thinking_tokens,
+        )  # fmt: skip
+        gens = backend.generate([render_prompt(tok, q.ex) for q in chunk], params, on_progress=on_progress)
+        rows = _shard_rows(cfg, chunk, gens, scorer)
+        run.write_shard(i, rows, [], {"shard": i, "n_questions": len(chunk), "n_samples": len(rows)}, schema)
+        if on_shard:
+            on_shard(i)
+    run.collect_rejects(n_shards)
+    elapsed = time.perf_counter() - t0
+    samples = run.read() if n_shards else schema.empty_table()
+    with atomic_path(run.root / "samples.parquet") as tmp:
+        pq.write_table(samples, tmp)
+    per_q = per_question(qs, samples.to_pylist())
+    with atomic_path(run.root / "questions.parquet") as tmp:
+        pq.write_table(pa.Table.from_pylist([_question_row(p) for p in per_q], schema=QUESTION_SCHEMA), tmp)
+    results = _results(cfg, per_q, samples.to_pylist(), elapsed)
+    run.write_json("results.json", results)
+    models = {"model": model_identity(lm, cfg.model, None)}
+    if cfg.scorer_model and scorer is not None:
+        models["scorer"] = model_identity(scorer[0], cfg.scorer_model, None)
+    manifest = build_manifest("eval", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
+    run.write_json("manifest.json", manifest)
+    return EvalRunResult(run.root, results, len(qs), samples.num_rows)
+
+
+def _items_input(qs: list[Question]) -> dict:
+    """Built-in task items are data too: their hash (what --resume compares)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for q in qs:
+        h.update(json.dumps(q.ex.to_dict(), sort_keys=True, default=str).encode() + b"\n")
+    return input_record(None, sha256=h.hexdigest())
+
+
+def _default_budget(tok, exs: list[Example]) -> int:
+    from reasonsift.data.render import completion_text
+
+    return 2 * max(len(tok(completion_text(e), add_special_tokens=False).input_ids) for e in exs) + 16
+
+
+def _scorer(cfg: EvalStageConfig, lm, tok):
+    """The (model, tokenizer) that scores information gain: ``--scorer-model``, else the evaluated model."""
+    if not cfg.infogain:
+        return None
+    if cfg.scorer_model:
+        from reasonsift.models import load
+
+        pair = load(cfg.scorer_model, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
+                    allow_pickle=cfg.allow_pickle)  # fmt: skip
+        if pair[1].get_vocab() != tok.get_vocab():
+            raise ValueError("scorer_model: its tokenizer differs from the evaluated model's")
+        return pair
+    return (lm, tok)
+
+
+def _shard_rows(cfg: EvalStageConfig, chunk: list[Question], gens, scorer) -> list[dict]:
+    from reasonsift.evaluate.quality import QUALITY_COLUMNS, trace_quality
+    from reasonsift.evaluate.verify import verify_all
+
+    flat = [(q, s, g) for q, samples in zip(chunk, gens, strict=True) for s, g in enumerate(samples)]
+    outcomes = verify_all(
+        [g.text for _, _, g in flat],
+        [q.ex for q, _, _ in flat],
+        timeout=cfg.verifier_timeout,
+        workers=cfg.workers,
+    )
+    rows = []
+    for (q, s, g), o in zip(flat, outcomes, strict=True):
+        row = {
+            "id": q.ex.id, "task": q.task, "split": q.split, "domain": q.ex.domain, "format": q.ex.format,
+            "sample": s, "completion": g.text, "extracted": o.extracted, "state": o.state, "score": o.score,
+            "detail": o.detail, "n_tokens": g.n_tokens, "finish_reason": g.finish_reason, "n_forced": g.n_forced,
+        }  # fmt: skip
+        if cfg.quality:
+            row.update(trace_quality(g.text, q.ex))
+        else:
+            row.update(dict.fromkeys(QUALITY_COLUMNS))
+        row.update(dict.fromkeys(c for c, _ in IG_COLUMNS))
+        rows.append(row)
+    if scorer is not None:
+        _add_infogain(cfg, rows, [q.ex for q, _, _ in flat], scorer)
+    return rows
+
+
+def generated_examples(rows: list[dict], examples: list[Example]) -> list[Example | None]:
+    """Each sample as an Example (the question, the generated trace and answer): what the profile scores.
+    None for a sample without a closed ``<think>`` block or without an answer after it."""
+    from reasonsift.data.render import THINK_CLOSE, THINK_OPEN
+
+    out: list[Example | None] = []
+    for row, ex in zip(rows, examples, strict=True):
+        text = row["completion"]
+        if THINK_CLOSE not in text:
+            out.append(None)
+            continue
+        trace, answer = text.rsplit(THINK_CLOSE, 1)
+        trace, answer = trace.removeprefix(THINK_OPEN).strip(), answer.strip()
+        if not answer or not trace or THINK_OPEN in trace or THINK_CLOSE in trace:
+            out.append(None)
+            continue
+        out.append(
+            Example(
+                id=f"{row['id']}#{row['sample']}",
+                question=ex.question,
+                trace=trace,
+                answer=answer,
+                choices=ex.choices,
+                format=ex.format,
+                domain=ex.domain,
+                source=f"eval:{row['id']}",
+            )  # fmt: skip
+        )
+    return out
+
+
+def _add_infogain(cfg: EvalStageConfig, rows: list[dict], examples: list[Example], scorer) -> None:
+    """Information gain of each generated trace (answer NLL after each step; profile engine, KV cache)."""
+    import tempfile
+
+    from reasonsift.profile import ProfileConfig, run_profile
+
+    gen = generated_examples(rows, examples)
+    todo = [(row, e) for row, e in zip(rows, gen, strict=True) if e is not None and e.problems() == []]
+    if not todo:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        pcfg = ProfileConfig(
+            out_dir=tmp, model=cfg.scorer_model or cfg.model, ifd=False, top_k=0, overflow="reject",
+            batch_size=cfg.batch_size, progress=False,
+        )  # fmt: skip
+        try:
+            res = run_profile(pcfg, scorer, examples=[e for _, e in todo])
+        except ValueError:
+            return  # nothing fitted the scorer's context: the columns stay null
+        t = pq.read_table(Path(res.out_dir) / "examples", columns=["id", "info_gain", "ig_total", "posthoc"])
+        by_id = {r["id"]: r for r in t.to_pylist()}
+    for row, e in todo:
+        r = by_id.get(e.id)
+        if r is not None:
+            row.update(info_gain=r["info_gain"], ig_total=r["ig_total"], posthoc=r["posthoc"])
+
+
+QUESTION_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("task", pa.string()),
+        ("split", pa.string()),
+        ("domain", pa.string()),
+        ("format", pa.string()),
+        ("question", pa.string()),
+        ("answer", pa.string()),
+        ("n", pa.int32()),
+        ("correct", pa.int32()),
+        ("solve_rate", pa.float32()),
+        ("no_answer", pa.int32()),
+        ("timeout", pa.int32()),
+        ("error", pa.int32()),
+    ]
+)
+
+
+def per_question(qs: list[Question], samples: list[dict]) -> list[dict]:
+    """The per-question records :func:`reasonsift.evaluate.metrics.summarize` reads (samples in order)."""
+    by_id: dict[str, list[dict]] = {}
+    for s in samples:
+        by_id.setdefault(s["id"], []).append(s)
+    out = []
+    for q in qs:
+        ss = sorted(by_id.get(q.ex.id, []), key=lambda r: r["sample"])
+        out.append(
+            {
+                "id": q.ex.id,
+                "task": q.task,
+                "split": q.split,
+                "domain": q.ex.domain,
+                "format": q.ex.format,
+                "question": q.ex.question,
+                "answer": q.ex.answer,
+                "n": len(ss),
+                "correct": sum(r["state"] == "correct" for r in ss),
+                "answers": [r["extracted"] for r in ss],
+                "correct_list": [r["state"] == "correct" for r in ss],
+                "states": [r["state"] for r in ss],
+            }  # fmt: skip
+        )
+    return out
+
+
+def _question_row(p: dict) -> dict:
+    from reasonsift.evaluate.metrics import solve_rate
+
+    row = {k: p[k] for k in ("id", "task", "split", "domain", "format", "question", "answer", "n", "correct")}
+    row["solve_rate"] = solve_rate(p["correct"], p["n"]) if p["n"] else None
+    for state in ("no_answer", "timeout", "error"):
+        row[state] = sum(s == state for s in p["states"])
+    return row
+
+
+def _results(cfg: EvalStageConfig, per_q: list[dict], samples: list[dict], elapsed: float) -> dict:
+    from reasonsift.evaluate.metrics import summarize
+
+    metrics = summarize(per_q, group_keys=("task", "split"), ks=tuple(cfg.k))
+    quality = {}
+    valid = [s["trace_valid"] for s in samples if s.get("trace_valid") is not None]
+    if valid:
+        quality["trace_valid_rate"] = sum(valid) / len(valid)
+    ig = [s["info_gain"] for s in samples if s.get("info_gain") is not None]
+    if ig:
+        quality["posthoc_rate"] = sum(
+            bool(s["posthoc"]) for s in samples if s.get("posthoc") is not None
+        ) / len(ig)
+        quality["ig_total_mean"] = sum(s["ig_total"] for s in samples if s.get("ig_total") is not None) / len(
+            ig
+        )
+    lengths = [s["n_tokens"] for s in samples]
+    if lengths:
+        quality["completion_tokens_mean"] = sum(lengths) / len(lengths)
+    gen_tokens = sum(lengths)
+    return {
+        "metrics": metrics,
+        "quality": quality,
+        "greedy": cfg.temperature == 0,
+        "n_questions": len(per_q),
+        "n_samples": len(samples),
+        "elapsed_s": elapsed,
+        "tokens_per_s": gen_tokens / elapsed if elapsed > 0 else None,
+    }
