@@ -31,12 +31,14 @@ class DemoConfig(StageConfig):
     n: int = 200  # examples per task, format and split in OUT/data
     eval_n: int = 200  # greedy-eval items per split
     profile_n: int = 200  # arith test items profiled
+    sample_n: int = 50  # arith test questions sampled k times each (pass@k, maj@k, trace validity)
+    sample_k: int = 8  # samples per question (temperature 1)
     seed: int = 0
     model: str | None = None  # None = the built-in tiny-arith model
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n", "eval_n", "profile_n"):
+        for name in ("n", "eval_n", "profile_n", "sample_n", "sample_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
 
@@ -149,6 +151,40 @@ def entropy_by_role(run_dir: str | Path) -> dict[str, dict[str, float]]:
     return {r: {"tokens": v[0] / n, "entropy": v[1] / h, "forking": v[2] / f} for r, v in sorted(tot.items())}
 
 
+def sampling_step(cfg: DemoConfig, root: Path, models: dict[str, tuple[str, Any]], out) -> dict[str, Any]:
+    """``reasonsift eval`` with sampling on held-out arith for each model: pass@1, pass@k, maj@k (95% CIs) and
+    the share of valid generated traces. The built-in pair shows C2's probe: how much of the trained model's
+    pass@1 the answer-only model reaches within k samples."""
+    from rich.table import Table
+
+    from reasonsift.evaluate.stage import EvalStageConfig
+    from reasonsift.evaluate.stage import main as eval_main
+
+    table = Table(show_edge=False)
+    k = cfg.sample_k
+    for col in ("model", "pass@1", f"pass@{k}", f"maj@{k}", "valid traces"):
+        table.add_column(col)
+    res = {}
+    for i, (label, (path, pair)) in enumerate(models.items()):
+        ecfg = EvalStageConfig(
+            model=path, out_dir=str(root / f"eval-{i}"), tasks=["arith:test"], limit=cfg.sample_n, n=k,
+            k=[1, k], temperature=1.0, seed=cfg.seed, data_seed=cfg.seed, infogain=False, overwrite=True,
+            workers=1, progress=cfg.progress,
+        )  # fmt: skip
+        r = eval_main(ecfg, pair).results
+        m = r["metrics"]["all"]
+        valid = r["quality"].get("trace_valid_rate")
+        cell = lambda v: f"{v['value']:.3f} [{v['ci_low']:.2f}, {v['ci_high']:.2f}]"  # noqa: E731
+        table.add_row(label, cell(m["pass@1"]), cell(m[f"pass@{k}"]), cell(m[f"maj@{k}"]), _pct(valid))
+        res[label] = {"run": ecfg.out_dir, "metrics": m, "trace_valid_rate": valid}
+    out.print(table)
+    return res
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1%}"
+
+
 def main(cfg: DemoConfig, out=None) -> dict[str, Any]:
     """Run the demo; returns (and writes to OUT/demo.json) every number it prints (to ``out``, a rich
     Console; default: stdout)."""
@@ -223,7 +259,15 @@ def main(cfg: DemoConfig, out=None) -> dict[str, Any]:
             f" tokens (step {a['step']})."
         )
 
-    out.rule("[bold]4. profile")
+    out.rule(f"[bold]4. sample: pass@k and trace validity ({cfg.sample_k} samples per question, T = 1)")
+    sampled = {"this model": (model_path, (model, tok))}
+    if cfg.model is None:
+        sampled = {"tiny-arith (traces)": sampled["this model"]}
+        answers = str(ensure_builtin_model("tiny-arith-answer", progress=cfg.progress))
+        sampled["tiny-arith-answer (answers only)"] = (answers, load(answers))
+    result["sampling"] = sampling_step(cfg, root, sampled, out)
+
+    out.rule("[bold]5. profile")
     data = root / "data" / "arith-free_form-test.jsonl"
     prof = ProfileConfig(
         data=str(data),
@@ -238,12 +282,12 @@ def main(cfg: DemoConfig, out=None) -> dict[str, Any]:
     stats = res.stats
     result["profile"] = stats  # all of stats.json: the summary table prints from it
 
-    out.rule("[bold]5. viewer")
+    out.rule("[bold]6. viewer")
     report = render_viewer(root / "profile", root / "report.html")
     result["report"] = str(report)
     out.print(f"token viewer: {report}")
 
-    out.rule("[bold]6. where the reasoning signal sits (arith traces)")
+    out.rule("[bold]7. where the reasoning signal sits (arith traces)")
     roles = entropy_by_role(root / "profile")
     table = Table(show_edge=False)
     for col in ("trace token role", "share of tokens", "share of entropy", "share of forking tokens"):
