@@ -65,8 +65,10 @@ def math_check(completion: str, gold: str) -> tuple[str, float, str | None, str]
     part = answer_part(completion)
     if part is None or not part.strip():
         return NO_ANSWER, 0.0, None, "no answer part"
+    # A gold that cannot be parsed is the verifier's problem (error); unparseable model output is not: it
+    # parses to nothing and the exact match decides (normally ``wrong``).
     gold_p = math_verify.parse(gold, parsing_timeout=None, raise_on_error=True)
-    pred_p = math_verify.parse(part, parsing_timeout=None, raise_on_error=True)
+    pred_p = math_verify.parse(part, parsing_timeout=None, raise_on_error=False)
     if not gold_p or not pred_p:
         state, score, got, _ = exact_check(completion, gold)
         return (
