@@ -72,6 +72,7 @@ def test_think_close_and_last_number():
         ("<think>x</think>The answer is 7.", "7"),  # a marker after </think> beats the whole text
         (r"<think>\boxed{1}</think>2", "2"),  # a box inside the thinking is not the answer
         (r"<think>a</think><answer>3</answer> \boxed{4}", "3"),  # tags outrank boxes
+        (r"<answer>so \boxed{5}</answer>", "5"),  # a box inside the tags: its content
         (r"\boxed{4}\n#### 5", "4"),  # boxes outrank ####
         ("#### 5\nAnswer: 6", "5"),  # #### outranks Answer:
         ("Answer: 6 but 7 apples", "6 but 7 apples"),  # the phrase outranks the last number

@@ -103,6 +103,15 @@ def test_state_counts_and_failures_are_never_wrong(monkeypatch):
     assert "verifier bug" in outs[3].detail and "no-such-task" in outs[4].detail
 
 
+@pytest.mark.skipif(not mathverify.HAVE_MATH_VERIFY, reason="math-verify not installed")
+def test_plain_math_data_goes_through_math_verify():
+    exs = [Example("a", "Half of 1?", "0.5"), Example("b", "Half of 1?", "0.5")]
+    outs = verify_all(
+        [r"<think>1/2</think>\boxed{\frac{1}{2}}", r"<think>x</think>\boxed{2}"], exs, timeout=30
+    )
+    assert [(o.state, o.detail) for o in outs] == [("correct", "math-verify"), ("wrong", "math-verify")]
+
+
 def test_verify_all_checks_lengths():
     with pytest.raises(ValueError, match="examples"):
         verify_all(["a"], [])

@@ -9,7 +9,7 @@ finds something wins:
 order  extractor                     what it returns
 =====  ============================  ===================================================================
 1      :func:`from_answer_tags`      the content of the last ``<answer>...</answer>`` (an unclosed last
-                                     ``<answer>`` takes the rest of the text)
+                                     ``<answer>`` takes the rest of the text; a box inside: its content)
 2      :func:`from_boxed`            the content of the last ``\boxed{...}`` (or ``\fbox{...}``) whose braces
                                      balance; nested braces (``\boxed{\frac{1}{2}}``) are kept
 3      :func:`from_hashes`           the rest of the line after the last ``#### `` (GSM8K's answer line)
@@ -163,7 +163,10 @@ def extract_answer(completion: str) -> str | None:
     part = answer_part(completion)
     if part is None or not part.strip():
         return None
-    for fn in (from_answer_tags, from_boxed, from_hashes, from_answer_phrase):
+    tagged = from_answer_tags(part)
+    if tagged is not None:
+        return from_boxed(tagged) or tagged  # <answer>\boxed{3}</answer> -> 3
+    for fn in (from_boxed, from_hashes, from_answer_phrase):
         got = fn(part)
         if got is not None:
             return got

@@ -167,9 +167,29 @@ def run_checks(
     if n == 0:
         return []
     ctx = _context()
-    pool = [_Worker(ctx, check) for _ in range(min(workers, n))]
+    pool: list[_Worker] = []
     todo = list(range(n - 1, -1, -1))  # a stack, popped in order 0, 1, ...
+
+    def replace(k: int | None) -> None:
+        # A worker that cannot start leaves the pool; with none left, the remaining items are errors.
+        try:
+            w = _Worker(ctx, check)
+        except RuntimeError as e:
+            if k is not None:
+                del pool[k]
+            if not pool:
+                for i in todo:
+                    out[i] = Outcome(ERROR, 0.0, None, str(e))
+                todo.clear()
+            return
+        if k is None:
+            pool.append(w)
+        else:
+            pool[k] = w
+
     try:
+        for _ in range(min(workers, n)):
+            replace(None)
         while todo or any(w.job is not None for w in pool):
             for w in pool:
                 if w.job is None and todo:
@@ -179,7 +199,7 @@ def run_checks(
             busy = [w for w in pool if w.job is not None]
             now = time.monotonic()
             ready = wait([w.conn for w in busy], timeout=max(0.0, min(w.deadline for w in busy) - now))
-            for k, w in enumerate(pool):
+            for k, w in reversed(list(enumerate(pool))):  # reversed: replace() may delete pool[k]
                 if w.job is None:
                     continue
                 i = w.job
@@ -191,14 +211,14 @@ def run_checks(
                             ERROR, 0.0, None, f"verifier worker died (exit code {w.proc.exitcode})"
                         )
                         w.stop(kill=True)
-                        pool[k] = _Worker(ctx, check)
+                        replace(k)
                         continue
                     out[i] = _to_outcome(res) if ok else Outcome(ERROR, 0.0, None, str(res))
                     w.job = None
                 elif time.monotonic() >= w.deadline:
                     out[i] = Outcome(TIMEOUT, 0.0, None, f"verifier exceeded {timeout:g} s; worker killed")
                     w.stop(kill=True)
-                    pool[k] = _Worker(ctx, check)
+                    replace(k)
     finally:
         for w in pool:
             w.stop(kill=w.job is not None)
