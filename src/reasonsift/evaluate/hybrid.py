@@ -114,14 +114,14 @@ def _cache_kwarg(model: PreTrainedModel) -> str:
 
 
 def _step_logits(model, ids, mask, pos, past):
-    """Last-position logits ``[B, V]`` (float32, CPU) and the updated KV cache of one forward."""
+    """Last-position logits ``[B, V]`` (float32, on the model's device) and the updated KV cache."""
     kw = {} if past is None else {_cache_kwarg(model): past}
     out = model(
         input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
         position_ids=pos.to(model.device), use_cache=True, **kw,
     )  # fmt: skip
     cache = getattr(out, "cache", None)
-    return out.logits[:, -1, :].float().cpu(), cache if cache is not None else out.past_key_values
+    return out.logits[:, -1, :].float(), cache if cache is not None else out.past_key_values
 
 
 @torch.no_grad()
@@ -155,11 +155,13 @@ def _decode_batch(
     ents: list[list[float]] = [[] for _ in rows]
     done = torch.zeros(b, dtype=torch.bool)
     for _ in range(max_new_tokens):
+        # Reduce [B, V] logits on each model's device; only [B] vectors come to the CPU.
         tok_base = z_base.argmax(-1)
-        h = stats_from_logits(z_base, tok_base).entropy  # nats, T = 1: the C1 entropy
+        h = stats_from_logits(z_base, tok_base).entropy.cpu()  # nats, T = 1: the C1 entropy
+        tok_base = tok_base.cpu()
         chosen, steered = tok_base, torch.zeros(b, dtype=torch.bool)
         if z_tr is not None:
-            tok_tr = z_tr.argmax(-1)
+            tok_tr = z_tr.argmax(-1).cpu()
             steered = tok_tr != tok_base
             if threshold is not None:
                 steered &= h.double() >= threshold
