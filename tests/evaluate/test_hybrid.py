@@ -140,6 +140,12 @@ def test_only_forking_threshold_from_base_greedy_pool(pair, tok):
         assert all(h >= res.threshold for h, s in zip(ents, flags, strict=True) if s)
     full = hybrid_decode(base, trained, tok, PROMPTS, max_new_tokens=8)
     assert 0 < res.n_steered < full.n_steered  # fewer positions are eligible
+    one = hybrid_decode(
+        base, trained, tok, PROMPTS, max_new_tokens=8, only_forking=True, rho=0.3, batch_size=1
+    )
+    # the pool is the prompt set, not a batch (equal up to float32 differences of padded vs unpadded matmuls)
+    assert one.threshold == pytest.approx(res.threshold, abs=1e-5)
+    assert [o.token_ids for o in one.outputs] == [o.token_ids for o in res.outputs]
 
 
 def test_left_padded_batch_equals_one_prompt_at_a_time(pair, tok):
