@@ -45,7 +45,7 @@ def test_greedy_run_files_and_accuracy(tmp_path, tiny):
     assert (q.solve_rate == q.correct / q.n).all()
     ref = evaluate_accuracy(*tiny, ["arith"], n=6, splits=["test", "ood"])
     for split in ("test", "ood"):
-        got = r["metrics"][f"arith/{split}"]["accuracy"]["value"]
+        got = r["metrics"][f"arith:{split}"]["accuracy"]["value"]
         assert got == pytest.approx(ref.accuracy("arith", split)), split
     assert r["metrics"]["all"]["accuracy"]["value"] == pytest.approx((s.state == "correct").mean())
     assert json.loads((tmp_path / "manifest.json").read_text())["stage"] == "eval"

@@ -141,6 +141,10 @@ class EvalStageConfig(StageConfig):
             raise ValueError(f"backend: expected one of {BACKENDS}, got {self.backend!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype: expected one of {DTYPES}, got {self.dtype!r}")
+        from reasonsift.evaluate.verify import KINDS
+
+        if self.verifier not in KINDS:
+            raise ValueError(f"verifier: expected one of {KINDS}, got {self.verifier!r}")
         if not self.verifier_timeout > 0:
             raise ValueError(f"verifier_timeout: expected > 0, got {self.verifier_timeout}")
         check_device(self.device)
@@ -476,7 +480,7 @@ def _question_row(p: dict) -> dict:
 def _results(cfg: EvalStageConfig, per_q: list[dict], samples: list[dict], elapsed: float) -> dict:
     from reasonsift.evaluate.metrics import summarize
 
-    metrics = summarize(per_q, group_keys=("task", "split"), ks=tuple(cfg.k))
+    metrics = summarize(per_q, group_keys=("task", "split"), ks=tuple(cfg.k), greedy=cfg.temperature == 0, seed=cfg.seed)
     quality = {}
     valid = [s["trace_valid"] for s in samples if s.get("trace_valid") is not None]
     if valid:
