@@ -27,7 +27,7 @@ def tiny():
 @pytest.fixture(scope="module")
 def prompts(tiny):
     _, tok = tiny
-    exs = get_task("arith").generate(6, seed=0)
+    exs = get_task("arith").generate(4, seed=0)
     return [
         render(tok, [{"role": "user", "content": prompt_text(e)}], add_generation_prompt=True) for e in exs
     ]
