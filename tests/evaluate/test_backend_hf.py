@@ -164,3 +164,30 @@ def test_get_backend_rejects_unknown_and_bad_batch(tiny):
 
 def test_generation_record():
     assert Generation("x", 1, "eos").n_forced == 0
+
+
+def test_left_padding_on_a_random_qwen2():
+    """Another architecture (Qwen2: biased q/k/v, grouped KV heads): batched greedy equals one prompt at a time."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from reasonsift.models.tokenizer import build_tokenizer
+
+    tok = build_tokenizer()
+    torch.manual_seed(0)
+    cfg = Qwen2Config(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=256, pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+    )  # fmt: skip
+    model = Qwen2ForCausalLM(cfg).eval()
+    with torch.no_grad():
+        model.lm_head.weight.mul_(20.0)  # peaked distributions: no near-ties for rounding to flip
+    prompts = [
+        "<|user|>1+2<|assistant|>",
+        "<|user|>12+345-6789<|assistant|>",
+        "<|user|>hello there<|assistant|>",
+    ]
+    sp = SamplingParams(max_new_tokens=12)
+    batched = HFBackend(model, tok, batch_size=3).generate(prompts, sp)
+    alone = [HFBackend(model, tok, batch_size=1).generate([p], sp)[0] for p in prompts]
+    assert batched == alone
