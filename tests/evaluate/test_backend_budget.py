@@ -102,3 +102,18 @@ def test_prompt_ending_in_think_starts_thinking(backend):
     for (g,) in out:
         head = g.text.split(THINK_CLOSE, 1)[0]
         assert THINK_CLOSE in g.text and len(b.tokenizer(head, add_special_tokens=False).input_ids) == 3
+
+
+def test_budget_forcing_needs_single_think_tokens(backend):
+    """A tokenizer that splits </think> cannot be budget-forced: a ValueError names the field."""
+    b, prompts = backend
+
+    class CharTok:  # every character its own token, <think> included
+        pad_token_id, eos_token_id, bos_token_id = 0, 3, 2
+
+        def __call__(self, text, add_special_tokens=False):
+            return type("Enc", (), {"input_ids": [7 + ord(c) % 90 for c in text]})()
+
+    split = HFBackend(b.model, CharTok())
+    with pytest.raises(ValueError, match="^max_thinking_tokens: budget forcing needs"):
+        split.generate(prompts[:1], SamplingParams(max_thinking_tokens=3))
