@@ -480,7 +480,9 @@ def _question_row(p: dict) -> dict:
 def _results(cfg: EvalStageConfig, per_q: list[dict], samples: list[dict], elapsed: float) -> dict:
     from reasonsift.evaluate.metrics import summarize
 
-    metrics = summarize(per_q, group_keys=("task", "split"), ks=tuple(cfg.k), greedy=cfg.temperature == 0, seed=cfg.seed)
+    metrics = summarize(
+        per_q, group_keys=("task", "split"), ks=tuple(cfg.k), greedy=cfg.temperature == 0, seed=cfg.seed
+    )
     quality = {}
     valid = [s["trace_valid"] for s in samples if s.get("trace_valid") is not None]
     if valid:
