@@ -101,17 +101,21 @@ def eval_(
     from reasonsift.evaluate.stage import main
 
     cfg = load_config(ctx, EvalStageConfig, config, rename={"task": "tasks"}, required=("model", "out_dir"))
+    from rich.progress import TextColumn
+
     with user_errors(ctx):
-        total = None
-        with progress() as bar:
-            tid = bar.add_task("generating", total=total)
-            state = {"tokens": 0}
+        rates = TextColumn("{task.fields[cps]:.1f} completions/s, {task.fields[tps]:.0f} tok/s")
+        with progress(extra=(rates,)) as bar:
+            tid = bar.add_task("generating", total=None, cps=0.0, tps=0.0)
+            state = {"done": 0, "tokens": 0}
 
             def on_progress(n_done: int, n_tokens: int) -> None:
+                state["done"] += n_done
                 state["tokens"] += n_tokens
-                bar.update(tid, advance=n_done, description=f"generating ({state['tokens']:,} tokens)")
+                elapsed = bar.tasks[tid].elapsed or 1e-9
+                bar.update(tid, advance=n_done, cps=state["done"] / elapsed, tps=state["tokens"] / elapsed)
 
-            res = main(cfg, on_progress=on_progress)
+            res = main(cfg, on_progress=on_progress, on_start=lambda n: bar.update(tid, total=n))
     out.print(results_table(res.results, f"eval: {cfg.out_dir}"))
     console.print(f"wrote {cfg.out_dir}")
 
@@ -121,18 +125,26 @@ def results_table(results: dict, title: str):
     from rich.table import Table
 
     groups = results["metrics"]
-    keys = [k for k in next(iter(groups.values()), {}) if k.startswith(("accuracy", "pass@", "maj@"))]
-    table = Table(title=title)
-    for col in ("group", "questions", *keys, "no_answer", "timeout", "error"):
-        table.add_column(col, justify="left" if col == "group" else "right")
+    # maj@1 is sample 0's accuracy (pass@1 averages all samples): shown in results.json, not here
+    keys = [
+        k
+        for k in next(iter(groups.values()), {})
+        if k.startswith(("accuracy", "pass@", "maj@")) and k != "maj@1"
+    ]
+    failures = [
+        s for s in ("no_answer", "timeout", "error") if any(m["states"].get(s) for m in groups.values())
+    ]
+    table = Table(title=f"{title} (95% bootstrap CIs over questions)")
+    for col in ("group", "n", *keys, *failures):
+        table.add_column(col.replace("_", " "), justify="left" if col == "group" else "right", no_wrap=True)
     for name, m in groups.items():
         cells = [name, str(m.get("n_questions", ""))]
         for key in keys:
             v = m[key]
             cells.append(
-                f"{v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if isinstance(v, dict) else str(v)
+                f"{v['value']:.2f} [{v['ci_low']:.2f},{v['ci_high']:.2f}]" if isinstance(v, dict) else str(v)
             )
         counts = m.get("states", {})
-        cells += [str(counts.get(s, 0)) for s in ("no_answer", "timeout", "error")]
+        cells += [str(counts.get(s, 0)) for s in failures]
         table.add_row(*cells)
     return table

@@ -241,14 +241,18 @@ def main(
     *,
     on_progress: Callable[[int, int], None] | None = None,
     on_shard: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> EvalRunResult:
     """Run the evaluation; ``model`` may be an in-process ``(model, tokenizer)`` (``cfg.model`` is its label).
-    ``on_progress(n_completions, n_tokens)`` after each generation batch; ``on_shard(i)`` after shard ``i``."""
+    ``on_start(n_completions)`` once the questions are known; ``on_progress(completions, tokens)`` with the
+    increments since its last call; ``on_shard(i)`` after shard ``i`` is on disk."""
     from reasonsift.evaluate.backends import SamplingParams, get_backend
 
     run = RunDir(cfg.out_dir, stage="eval", shards="shards", outputs=OUTPUTS)
     run.check(run_record("eval", cfg), resume=cfg.resume, overwrite=cfg.overwrite)
     qs = questions(cfg)
+    if on_start:
+        on_start(len(qs) * cfg.n)
     data_input = input_record(cfg.data) if cfg.data and Path(cfg.data).exists() else _items_input(qs)
     if model is None:
         from reasonsift.models import load
