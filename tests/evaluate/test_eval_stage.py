@@ -114,3 +114,22 @@ def test_cli_eval(tmp_path):
     assert again.exit_code != 0 and "--resume" in again.output
     bad = CliRunner().invoke(app, ["eval", "-m", MODEL, "-t", "arith", "-o", str(tmp_path / "x"), "--n", "2"])
     assert bad.exit_code != 0 and "temperature" in bad.output
+
+
+def test_hybrid_report(tmp_path, tiny):
+    """C2: the base arm is the base model's greedy accuracy, the steer-everywhere arm the trained model's."""
+    from reasonsift.evaluate.accuracy import evaluate_accuracy
+    from reasonsift.models import load
+
+    base = MODEL.replace("tiny-arith", "tiny-arith-answer")
+    main(_cfg(tmp_path, limit=8, hybrid_base=base, infogain=False), tiny)
+    h = json.loads((tmp_path / "hybrid.json").read_text())
+    r = json.loads((tmp_path / "results.json").read_text())
+    arms = h["arms"]
+    assert arms["trained"]["accuracy"] == pytest.approx(r["metrics"]["all"]["accuracy"]["value"])
+    ref = evaluate_accuracy(*load(base), ["arith"], n=8, splits=["test"]).accuracy("arith", "test")
+    assert arms["base"]["accuracy"] == pytest.approx(ref) and arms["base"]["fraction_steered"] == 0
+    assert 0 < arms["hybrid_forking"]["fraction_steered"] < arms["trained"]["fraction_steered"]
+    assert set(h["gap_recovered"]["hybrid_forking"]) >= {"gap_recovered", "ci_low", "ci_high"}
+    with pytest.raises(ValueError, match="hybrid_base"):
+        _cfg(tmp_path / "x", hybrid_base=base, temperature=1.0)

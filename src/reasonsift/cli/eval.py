@@ -63,6 +63,14 @@ def eval_(
     scorer_model: str = typer.Option(
         D("scorer_model"), metavar="MODEL", help="Fixed scorer for information gain (default: the model)."
     ),
+    hybrid_base: str = typer.Option(
+        D("hybrid_base"),
+        metavar="MODEL",
+        help="C2 hybrid decoding: this base model steered by MODEL (hybrid.json).",
+    ),
+    hybrid_rho: float = typer.Option(
+        D("hybrid_rho"), help="Forking share of the steer-at-forking-tokens arm."
+    ),
     batch_size: int = typer.Option(D("batch_size"), help="Prompts per generation batch."),
     shard_size: int = typer.Option(D("shard_size"), help="Questions per shard (the unit of --resume)."),
     workers: int = typer.Option(D("workers"), help="Verifier worker processes."),
@@ -117,6 +125,19 @@ def eval_(
 
             res = main(cfg, on_progress=on_progress, on_start=lambda n: bar.update(tid, total=n))
     out.print(results_table(res.results, f"eval: {cfg.out_dir}"))
+    if cfg.hybrid_base:
+        import json
+
+        h = json.loads((Path(cfg.out_dir) / "hybrid.json").read_text())
+        arms, g = h["arms"], h["gap_recovered"]["hybrid_forking"]
+        for name, a in arms.items():
+            out.print(
+                f"hybrid {name}: accuracy {a['accuracy']:.3f}, fraction steered {a['fraction_steered']:.3f}"
+            )
+        if g["gap_recovered"] is not None:
+            out.print(
+                f"gap recovered (forking-only): {g['gap_recovered']:.3f} [{g['ci_low']}, {g['ci_high']}]"
+            )
     console.print(f"wrote {cfg.out_dir}")
 
 

@@ -35,7 +35,7 @@ from reasonsift.utils.io import atomic_path
 BACKENDS = ("hf", "vllm")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEFAULT_SPLIT = "test"
-OUTPUTS = ("samples.parquet", "questions.parquet", "results.json")
+OUTPUTS = ("samples.parquet", "questions.parquet", "results.json", "hybrid.json")
 
 
 def parse_task_spec(spec: str) -> tuple[str, str]:
@@ -89,6 +89,10 @@ class EvalStageConfig(StageConfig):
     quality: bool = True  # trace validity, length and strategy of generated traces
     infogain: bool = True  # information gain of generated traces (profile engine, answer NLL per step)
     scorer_model: str | None = None  # fixed scorer for information gain (C6); default: the evaluated model
+    # Hybrid decoding (CLAIMS.md C2): this base model decodes, steered by the evaluated (post-trained) model
+    # where their greedy next tokens differ (everywhere, and only at the base model's forking tokens).
+    hybrid_base: str | None = None
+    hybrid_rho: float = 0.2  # forking share for the only-at-forking-tokens variant (arXiv 2506.01939)
     batch_size: int = 32
     shard_size: int = 256  # questions per shard (the unit of --resume)
     workers: int = 2  # verifier worker processes
@@ -148,6 +152,10 @@ class EvalStageConfig(StageConfig):
         if not self.verifier_timeout > 0:
             raise ValueError(f"verifier_timeout: expected > 0, got {self.verifier_timeout}")
         check_device(self.device)
+        if self.hybrid_base and self.temperature != 0:
+            raise ValueError("hybrid_base: hybrid decoding is greedy; pass --temperature 0 (the default)")
+        if not 0 < self.hybrid_rho <= 1:
+            raise ValueError(f"hybrid_rho: expected 0 < rho <= 1, got {self.hybrid_rho}")
         if self.resume and self.overwrite:
             raise ValueError("resume: --resume and --overwrite exclude each other")
 
@@ -299,12 +307,70 @@ def main(
         pq.write_table(pa.Table.from_pylist([_question_row(p) for p in per_q], schema=QUESTION_SCHEMA), tmp)
     results = _results(cfg, per_q, samples.to_pylist(), elapsed)
     run.write_json("results.json", results)
+    if cfg.hybrid_base:
+        run.write_json("hybrid.json", hybrid_report(cfg, qs, (lm, tok), max_new))
     models = {"model": model_identity(lm, cfg.model, None)}
     if cfg.scorer_model and scorer is not None:
         models["scorer"] = model_identity(scorer[0], cfg.scorer_model, None)
     manifest = build_manifest("eval", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
     run.write_json("manifest.json", manifest)
     return EvalRunResult(run.root, results, len(qs), samples.num_rows)
+
+
+def hybrid_report(cfg: EvalStageConfig, qs: list[Question], trained, max_new: int) -> dict:
+    """CLAIMS.md C2 on these questions: accuracy of the base model, of the evaluated (trained) model and of
+    hybrid decoding (steer where the greedy tokens differ; and only at the base model's forking tokens),
+    fraction steered, and gap recovered with a bootstrap CI over questions (docs/evaluate.md)."""
+    import numpy as np
+
+    from reasonsift.evaluate.hybrid import gap_recovered_ci, hybrid_decode
+    from reasonsift.evaluate.verify import verify_all
+    from reasonsift.models import load
+
+    base, _ = load(cfg.hybrid_base, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
+                   allow_pickle=cfg.allow_pickle)  # fmt: skip
+    lm, tok = trained
+    prompts = [render_prompt(tok, q.ex) for q in qs]
+    exs = [q.ex for q in qs]
+    kw = dict(max_new_tokens=max_new, batch_size=cfg.batch_size)
+    arms = {
+        "base": hybrid_decode(base, lm, tok, prompts, only_forking=True, threshold=float("inf"), **kw),
+        "trained": hybrid_decode(
+            base, lm, tok, prompts, **kw
+        ),  # steering wherever they differ = trained greedy
+        "hybrid_forking": hybrid_decode(base, lm, tok, prompts, only_forking=True, rho=cfg.hybrid_rho, **kw),
+    }
+    correct = {}
+    out: dict = {
+        "base_model": cfg.hybrid_base,
+        "trained_model": cfg.model,
+        "n_questions": len(qs),
+        "arms": {},
+    }
+    for name, res in arms.items():
+        outcomes = verify_all(
+            res.texts, exs, timeout=cfg.verifier_timeout, workers=cfg.workers, kind=cfg.verifier
+        )
+        correct[name] = np.array([o.correct for o in outcomes], dtype=np.float64)
+        out["arms"][name] = {
+            "accuracy": float(correct[name].mean()) if len(qs) else None,
+            "fraction_steered": res.fraction_steered,
+            "states": {
+                st: sum(o.state == st for o in outcomes) for st in sorted({o.state for o in outcomes})
+            },
+        }
+    out["arms"]["hybrid_forking"]["threshold"] = arms["hybrid_forking"].threshold
+    out["arms"]["hybrid_forking"]["rho"] = cfg.hybrid_rho
+    out["gap_recovered"] = {
+        "hybrid_forking": gap_recovered_ci(
+            correct["base"], correct["trained"], correct["hybrid_forking"], seed=cfg.seed
+        )
+    }
+    out["note"] = (
+        "steering wherever the models disagree reproduces the trained model's greedy decoding (its gap recovered "
+        "is 1 by construction); its fraction_steered is the informative number. The forking-only arm is the test."
+    )
+    return out
 
 
 def _items_input(qs: list[Question]) -> dict:

@@ -4,7 +4,7 @@ and ``LLM.generate``. Same outputs as the HF backend: ``[prompt][sample]`` :clas
 the completion cut before the stop string, ``finish_reason`` mapped from vLLM's (``"stop"`` with a string
 ``stop_reason`` is a stop string, ``"stop"`` otherwise is EOS, ``"length"`` is ``max_tokens``).
 
-Not run in this repository's CI (no GPU); see docs/evaluate-backends.md. Budget forcing is HF-only for now.
+Not run in this repository's CI (no GPU); see docs/evaluate.md. Budget forcing is HF-only for now.
 """
 
 from __future__ import annotations
