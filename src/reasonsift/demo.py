@@ -174,7 +174,7 @@ def sampling_step(cfg: DemoConfig, root: Path, models: dict[str, tuple[str, Any]
         r = eval_main(ecfg, pair).results
         m = r["metrics"]["all"]
         valid = r["quality"].get("trace_valid_rate")
-        cell = lambda v: f"{v['value']:.3f} [{v['ci_low']:.2f}, {v['ci_high']:.2f}]"  # noqa: E731
+        cell = lambda v: f"{v['value']:.3f}\n[{v['ci_low']:.2f}, {v['ci_high']:.2f}]"  # noqa: E731
         table.add_row(label, cell(m["pass@1"]), cell(m[f"pass@{k}"]), cell(m[f"maj@{k}"]), _pct(valid))
         res[label] = {"run": ecfg.out_dir, "metrics": m, "trace_valid_rate": valid}
     out.print(table)

@@ -136,7 +136,7 @@ def eval_(
             )
         if g["gap_recovered"] is not None:
             out.print(
-                f"gap recovered (forking-only): {g['gap_recovered']:.3f} [{g['ci_low']}, {g['ci_high']}]"
+                f"gap recovered (forking-only): {g['gap_recovered']:.3f} [{g['ci_low']:.3f}, {g['ci_high']:.3f}]"
             )
     console.print(f"wrote {cfg.out_dir}")
 
@@ -163,7 +163,9 @@ def results_table(results: dict, title: str):
         for key in keys:
             v = m[key]
             cells.append(
-                f"{v['value']:.2f} [{v['ci_low']:.2f},{v['ci_high']:.2f}]" if isinstance(v, dict) else str(v)
+                f"{v['value']:.3f}\n[{v['ci_low']:.2f}, {v['ci_high']:.2f}]"
+                if isinstance(v, dict)
+                else str(v)
             )
         counts = m.get("states", {})
         cells += [str(counts.get(s, 0)) for s in failures]
