@@ -18,9 +18,12 @@ runner = CliRunner()
 TINY = str(Path(reasonsift.__file__).parent / "assets" / "models" / "tiny-arith")
 VERBS = [
     ["data", "convert"], ["data", "validate"], ["data", "stats"], ["data", "generate"], ["data", "corrupt"],
-    ["model", "pretrain"], ["model", "eval"], ["model", "info"], ["profile"], ["view"], ["demo"],
+    ["model", "pretrain"], ["model", "eval"], ["model", "info"], ["profile"], ["view"], ["demo"], ["eval"],
+    ["compare"],
 ]  # fmt: skip
-WRITERS = {"data convert", "data generate", "data corrupt", "model pretrain", "model eval", "profile", "view"}
+WRITERS = {
+    "data convert", "data generate", "data corrupt", "model pretrain", "model eval", "profile", "view", "eval",
+}  # fmt: skip
 
 
 def _run(*args: str):
@@ -98,12 +101,31 @@ def _real_runs(tmp: Path, data: Path, run: Path) -> dict[str, tuple[dict, Path |
         "model info": ({"model": TINY, "as_json": True}, None),
         "profile": ({}, run / "manifest.json"),  # the profile_run fixture ran it from a recipe
         "view": ({"run_dir": str(run), "out": str(tmp / "v.html")}, tmp / "v.html"),
+        "eval": (
+            {
+                "model": TINY,
+                "tasks": ["arith:test"],
+                "limit": 2,
+                "out_dir": str(tmp / "ev"),
+                "infogain": False,
+            },
+            tmp / "ev" / "results.json",
+        ),
+        "compare": ({"run_a": "EVAL_RUN_A", "run_b": "EVAL_RUN_B"}, None),  # two eval runs, made on demand
     }
+
+
+def _eval_run(tmp: Path, name: str) -> Path:
+    res = _run("eval", "-m", TINY, "-t", "arith", "--limit", "2", "--no-infogain", "-o", str(tmp / name))
+    assert res.exit_code == 0, res.output
+    return tmp / name
 
 
 @pytest.mark.parametrize("verb", [v for v in VERBS if v != ["demo"]], ids=" ".join)
 def test_every_verb_runs_from_a_recipe(verb, tmp_path, data, profile_run):
     recipe, made = _real_runs(tmp_path, data, profile_run)[" ".join(verb)]
+    if verb == ["compare"]:
+        recipe = {k: str(_eval_run(tmp_path, v[-1].lower())) for k, v in recipe.items()}
     if recipe:
         res = _run(*verb, "--config", _yaml(tmp_path / "r.yaml", **recipe))
         assert res.exit_code == 0, res.output

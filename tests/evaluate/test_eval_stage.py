@@ -48,6 +48,9 @@ def test_greedy_run_files_and_accuracy(tmp_path, tiny):
         got = r["metrics"][f"arith:{split}"]["accuracy"]["value"]
         assert got == pytest.approx(ref.accuracy("arith", split)), split
     assert r["metrics"]["all"]["accuracy"]["value"] == pytest.approx((s.state == "correct").mean())
+    by_format = r["metrics_by"]["format"]["free_form"]["accuracy"]["value"]  # every arith item is free form
+    assert by_format == pytest.approx(r["metrics"]["all"]["accuracy"]["value"])
+    assert set(r["metrics_by"]["domain"]) == set(s.domain)
     assert json.loads((tmp_path / "manifest.json").read_text())["stage"] == "eval"
     assert res.n_samples == 12
     # The greedy completions are the existing evaluator's replies, sample for sample.

@@ -24,6 +24,7 @@ app.add_typer(
 app.add_typer(_model.app, name="model", help="Load, pretrain, evaluate and describe causal LMs.")
 app.command("profile")(_profile.profile)
 app.command("eval")(_eval.eval_)
+app.command("compare")(_eval.compare)
 app.command("view")(_view.view)
 app.command("demo")(_demo.demo)
 

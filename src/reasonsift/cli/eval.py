@@ -16,6 +16,7 @@ from reasonsift.cli.common import (
     progress,
     user_errors,
 )
+from reasonsift.evaluate.compare import CompareConfig
 from reasonsift.evaluate.stage import EvalStageConfig
 
 D = EvalStageConfig.default  # every default lives in EvalStageConfig; none is restated here
@@ -171,3 +172,28 @@ def results_table(results: dict, title: str):
         cells += [str(counts.get(s, 0)) for s in failures]
         table.add_row(*cells)
     return table
+
+
+def compare(
+    ctx: typer.Context,
+    run_a: Path = typer.Argument(None, metavar="RUN_A", show_default=False, help="An eval run directory."),
+    run_b: Path = typer.Argument(None, metavar="RUN_B", show_default=False, help="Another, same questions."),
+    n_boot: int = typer.Option(CompareConfig.default("n_boot"), help="Bootstrap replicates."),
+    seed: int = typer.Option(CompareConfig.default("seed"), help="Bootstrap seed."),
+    config: Path = config_option(),
+) -> None:
+    """Paired comparison of two eval runs on the same questions: A - B with a paired bootstrap CI."""
+    from rich.table import Table
+
+    from reasonsift.evaluate.compare import main
+
+    cfg = load_config(ctx, CompareConfig, config, required=("run_a", "run_b"))
+    with user_errors(ctx):
+        res = main(cfg)
+    table = Table(title=f"{cfg.run_a} - {cfg.run_b} (mean solve rate; 95% paired bootstrap CI)")
+    for col in ("group", "n", "A", "B", "A - B", "CI"):
+        table.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
+    for name, r in res.items():
+        ci = f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        table.add_row(name, str(r["n_questions"]), f"{r['a']:.3f}", f"{r['b']:.3f}", f"{r['diff']:+.3f}", ci)
+    out.print(table)

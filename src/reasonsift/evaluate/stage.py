@@ -550,9 +550,13 @@ def _question_row(p: dict) -> dict:
 def _results(cfg: EvalStageConfig, per_q: list[dict], samples: list[dict], elapsed: float) -> dict:
     from reasonsift.evaluate.metrics import summarize
 
-    metrics = summarize(
-        per_q, group_keys=("task", "split"), ks=tuple(cfg.k), greedy=cfg.temperature == 0, seed=cfg.seed
-    )
+    kw = dict(ks=tuple(cfg.k), greedy=cfg.temperature == 0, seed=cfg.seed)
+    metrics = summarize(per_q, group_keys=("task", "split"), **kw)
+    # The same metrics by domain and by format (multiple choice vs free form: CLAIMS.md C4); "all" is above.
+    by = {
+        key: {g: m for g, m in summarize(per_q, group_keys=(key,), **kw).items() if g != "all"}
+        for key in ("domain", "format")
+    }
     quality = {}
     valid = [s["trace_valid"] for s in samples if s.get("trace_valid") is not None]
     if valid:
@@ -571,6 +575,7 @@ def _results(cfg: EvalStageConfig, per_q: list[dict], samples: list[dict], elaps
     gen_tokens = sum(lengths)
     return {
         "metrics": metrics,
+        "metrics_by": by,
         "quality": quality,
         "greedy": cfg.temperature == 0,
         "n_questions": len(per_q),
