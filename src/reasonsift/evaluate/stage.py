@@ -29,6 +29,14 @@ import pyarrow.parquet as pq
 
 from reasonsift.data.example import Example
 from reasonsift.data.render import prompt_text
+from reasonsift.evaluate.results import (
+    IG_COLUMNS,
+    QUESTION_SCHEMA,
+    per_question,
+    question_row,
+    results_summary,
+    sample_schema,
+)
 from reasonsift.run import RunDir, StageConfig, build_manifest, input_record, model_identity, run_record
 from reasonsift.utils.io import atomic_path
 
@@ -215,34 +223,6 @@ def render_prompt(tokenizer, ex: Example) -> str:
     return render(tokenizer, [{"role": "user", "content": prompt_text(ex)}], add_generation_prompt=True)
 
 
-SAMPLE_SCHEMA_BASE = [
-    ("id", pa.string()),
-    ("task", pa.string()),
-    ("split", pa.string()),
-    ("domain", pa.string()),
-    ("format", pa.string()),
-    ("sample", pa.int32()),
-    ("completion", pa.string()),
-    ("extracted", pa.string()),
-    ("state", pa.string()),
-    ("score", pa.float32()),
-    ("detail", pa.string()),
-    ("n_tokens", pa.int32()),
-    ("finish_reason", pa.string()),
-    ("n_forced", pa.int32()),
-]
-IG_COLUMNS = [("info_gain", pa.float32()), ("ig_total", pa.float32()), ("posthoc", pa.bool_())]
-
-
-def sample_schema() -> pa.Schema:
-    from reasonsift.evaluate.quality import QUALITY_COLUMNS
-
-    types = {"trace_valid": pa.bool_(), "trace_invalid_step": pa.int32(), "trace_chars": pa.int32()}
-    types |= {"trace_steps": pa.int32(), "strategy": pa.float32(), "strategy_name": pa.string()}
-    quality = [(c, types.get(c, pa.string())) for c in QUALITY_COLUMNS]
-    return pa.schema(SAMPLE_SCHEMA_BASE + quality + IG_COLUMNS)
-
-
 def main(
     cfg: EvalStageConfig,
     model=None,
@@ -304,10 +284,12 @@ def main(
         pq.write_table(samples, tmp)
     per_q = per_question(qs, samples.to_pylist())
     with atomic_path(run.root / "questions.parquet") as tmp:
-        pq.write_table(pa.Table.from_pylist([_question_row(p) for p in per_q], schema=QUESTION_SCHEMA), tmp)
-    results = _results(cfg, per_q, samples.to_pylist(), elapsed)
+        pq.write_table(pa.Table.from_pylist([question_row(p) for p in per_q], schema=QUESTION_SCHEMA), tmp)
+    results = results_summary(cfg, per_q, samples.to_pylist(), elapsed)
     run.write_json("results.json", results)
     if cfg.hybrid_base:
+        from reasonsift.evaluate.hybrid_run import hybrid_report
+
         run.write_json("hybrid.json", hybrid_report(cfg, qs, (lm, tok), max_new))
     models = {"model": model_identity(lm, cfg.model, None)}
     if cfg.scorer_model and scorer is not None:
@@ -315,62 +297,6 @@ def main(
     manifest = build_manifest("eval", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
     run.write_json("manifest.json", manifest)
     return EvalRunResult(run.root, results, len(qs), samples.num_rows)
-
-
-def hybrid_report(cfg: EvalStageConfig, qs: list[Question], trained, max_new: int) -> dict:
-    """CLAIMS.md C2 on these questions: accuracy of the base model, of the evaluated (trained) model and of
-    hybrid decoding (steer where the greedy tokens differ; and only at the base model's forking tokens),
-    fraction steered, and gap recovered with a bootstrap CI over questions (docs/evaluate.md)."""
-    import numpy as np
-
-    from reasonsift.evaluate.hybrid import gap_recovered_ci, hybrid_decode
-    from reasonsift.evaluate.verify import verify_all
-    from reasonsift.models import load
-
-    base, _ = load(cfg.hybrid_base, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
-                   allow_pickle=cfg.allow_pickle)  # fmt: skip
-    lm, tok = trained
-    prompts = [render_prompt(tok, q.ex) for q in qs]
-    exs = [q.ex for q in qs]
-    kw = dict(max_new_tokens=max_new, batch_size=cfg.batch_size)
-    arms = {
-        "base": hybrid_decode(base, lm, tok, prompts, only_forking=True, threshold=float("inf"), **kw),
-        "trained": hybrid_decode(
-            base, lm, tok, prompts, **kw
-        ),  # steering wherever they differ = trained greedy
-        "hybrid_forking": hybrid_decode(base, lm, tok, prompts, only_forking=True, rho=cfg.hybrid_rho, **kw),
-    }
-    correct = {}
-    out: dict = {
-        "base_model": cfg.hybrid_base,
-        "trained_model": cfg.model,
-        "n_questions": len(qs),
-        "arms": {},
-    }
-    for name, res in arms.items():
-        outcomes = verify_all(
-            res.texts, exs, timeout=cfg.verifier_timeout, workers=cfg.workers, kind=cfg.verifier
-        )
-        correct[name] = np.array([o.correct for o in outcomes], dtype=np.float64)
-        out["arms"][name] = {
-            "accuracy": float(correct[name].mean()) if len(qs) else None,
-            "fraction_steered": res.fraction_steered,
-            "states": {
-                st: sum(o.state == st for o in outcomes) for st in sorted({o.state for o in outcomes})
-            },
-        }
-    out["arms"]["hybrid_forking"]["threshold"] = arms["hybrid_forking"].threshold
-    out["arms"]["hybrid_forking"]["rho"] = cfg.hybrid_rho
-    out["gap_recovered"] = {
-        "hybrid_forking": gap_recovered_ci(
-            correct["base"], correct["trained"], correct["hybrid_forking"], seed=cfg.seed
-        )
-    }
-    out["note"] = (
-        "steering wherever the models disagree reproduces the trained model's greedy decoding (its gap recovered "
-        "is 1 by construction); its fraction_steered is the informative number. The forking-only arm is the test."
-    )
-    return out
 
 
 def _items_input(qs: list[Question]) -> dict:
@@ -429,157 +355,7 @@ def _shard_rows(cfg: EvalStageConfig, chunk: list[Question], gens, scorer) -> li
         row.update(dict.fromkeys(c for c, _ in IG_COLUMNS))
         rows.append(row)
     if scorer is not None:
-        _add_infogain(cfg, rows, [q.ex for q, _, _ in flat], scorer)
+        from reasonsift.evaluate.generated import add_infogain
+
+        add_infogain(cfg, rows, [q.ex for q, _, _ in flat], scorer)
     return rows
-
-
-def generated_examples(rows: list[dict], examples: list[Example]) -> list[Example | None]:
-    """Each sample as an Example (the question, the generated trace and answer): what the profile scores.
-    None for a sample without a closed ``<think>`` block or without an answer after it."""
-    from reasonsift.data.render import THINK_CLOSE, THINK_OPEN
-
-    out: list[Example | None] = []
-    for row, ex in zip(rows, examples, strict=True):
-        text = row["completion"]
-        if THINK_CLOSE not in text:
-            out.append(None)
-            continue
-        trace, answer = text.rsplit(THINK_CLOSE, 1)
-        trace, answer = trace.removeprefix(THINK_OPEN).strip(), answer.strip()
-        if not answer or not trace or THINK_OPEN in trace or THINK_CLOSE in trace:
-            out.append(None)
-            continue
-        out.append(
-            Example(
-                id=f"{row['id']}#{row['sample']}",
-                question=ex.question,
-                trace=trace,
-                answer=answer,
-                choices=ex.choices,
-                format=ex.format,
-                domain=ex.domain,
-                source=f"eval:{row['id']}",
-            )  # fmt: skip
-        )
-    return out
-
-
-def _add_infogain(cfg: EvalStageConfig, rows: list[dict], examples: list[Example], scorer) -> None:
-    """Information gain of each generated trace (answer NLL after each step; profile engine, KV cache)."""
-    import tempfile
-
-    from reasonsift.profile import ProfileConfig, run_profile
-
-    gen = generated_examples(rows, examples)
-    todo = [(row, e) for row, e in zip(rows, gen, strict=True) if e is not None and e.problems() == []]
-    if not todo:
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        pcfg = ProfileConfig(
-            out_dir=tmp, model=cfg.scorer_model or cfg.model, ifd=False, top_k=0, overflow="reject",
-            batch_size=cfg.batch_size, progress=False,
-        )  # fmt: skip
-        try:
-            res = run_profile(pcfg, scorer, examples=[e for _, e in todo])
-        except ValueError:
-            return  # nothing fitted the scorer's context: the columns stay null
-        t = pq.read_table(Path(res.out_dir) / "examples", columns=["id", "info_gain", "ig_total", "posthoc"])
-        by_id = {r["id"]: r for r in t.to_pylist()}
-    for row, e in todo:
-        r = by_id.get(e.id)
-        if r is not None:
-            row.update(info_gain=r["info_gain"], ig_total=r["ig_total"], posthoc=r["posthoc"])
-
-
-QUESTION_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("task", pa.string()),
-        ("split", pa.string()),
-        ("domain", pa.string()),
-        ("format", pa.string()),
-        ("question", pa.string()),
-        ("answer", pa.string()),
-        ("n", pa.int32()),
-        ("correct", pa.int32()),
-        ("solve_rate", pa.float32()),
-        ("no_answer", pa.int32()),
-        ("timeout", pa.int32()),
-        ("error", pa.int32()),
-    ]
-)
-
-
-def per_question(qs: list[Question], samples: list[dict]) -> list[dict]:
-    """The per-question records :func:`reasonsift.evaluate.metrics.summarize` reads (samples in order)."""
-    by_id: dict[str, list[dict]] = {}
-    for s in samples:
-        by_id.setdefault(s["id"], []).append(s)
-    out = []
-    for q in qs:
-        ss = sorted(by_id.get(q.ex.id, []), key=lambda r: r["sample"])
-        out.append(
-            {
-                "id": q.ex.id,
-                "task": q.task,
-                "split": q.split,
-                "domain": q.ex.domain,
-                "format": q.ex.format,
-                "question": q.ex.question,
-                "answer": q.ex.answer,
-                "n": len(ss),
-                "correct": sum(r["state"] == "correct" for r in ss),
-                "answers": [r["extracted"] for r in ss],
-                "correct_list": [r["state"] == "correct" for r in ss],
-                "states": [r["state"] for r in ss],
-            }  # fmt: skip
-        )
-    return out
-
-
-def _question_row(p: dict) -> dict:
-    from reasonsift.evaluate.metrics import solve_rate
-
-    row = {k: p[k] for k in ("id", "task", "split", "domain", "format", "question", "answer", "n", "correct")}
-    row["solve_rate"] = solve_rate(p["correct"], p["n"]) if p["n"] else None
-    for state in ("no_answer", "timeout", "error"):
-        row[state] = sum(s == state for s in p["states"])
-    return row
-
-
-def _results(cfg: EvalStageConfig, per_q: list[dict], samples: list[dict], elapsed: float) -> dict:
-    from reasonsift.evaluate.metrics import summarize
-
-    kw = dict(ks=tuple(cfg.k), greedy=cfg.temperature == 0, seed=cfg.seed)
-    metrics = summarize(per_q, group_keys=("task", "split"), **kw)
-    # The same metrics by domain and by format (multiple choice vs free form: CLAIMS.md C4); "all" is above.
-    by = {
-        key: {g: m for g, m in summarize(per_q, group_keys=(key,), **kw).items() if g != "all"}
-        for key in ("domain", "format")
-    }
-    quality = {}
-    valid = [s["trace_valid"] for s in samples if s.get("trace_valid") is not None]
-    if valid:
-        quality["trace_valid_rate"] = sum(valid) / len(valid)
-    ig = [s["info_gain"] for s in samples if s.get("info_gain") is not None]
-    if ig:
-        quality["posthoc_rate"] = sum(
-            bool(s["posthoc"]) for s in samples if s.get("posthoc") is not None
-        ) / len(ig)
-        quality["ig_total_mean"] = sum(s["ig_total"] for s in samples if s.get("ig_total") is not None) / len(
-            ig
-        )
-    lengths = [s["n_tokens"] for s in samples]
-    if lengths:
-        quality["completion_tokens_mean"] = sum(lengths) / len(lengths)
-    gen_tokens = sum(lengths)
-    return {
-        "metrics": metrics,
-        "metrics_by": by,
-        "quality": quality,
-        "greedy": cfg.temperature == 0,
-        "n_questions": len(per_q),
-        "n_samples": len(samples),
-        "elapsed_s": elapsed,
-        "tokens_per_s": gen_tokens / elapsed if elapsed > 0 else None,
-    }
