@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from mdsection import write_section  # bench/ is the script's directory (sys.path[0])
 
 MARK_BEGIN, MARK_END = "<!-- generate_bench:begin -->", "<!-- generate_bench:end -->"
 TINY = Path(__file__).resolve().parents[1] / "src" / "reasonsift" / "assets" / "models" / "tiny-arith"
@@ -153,15 +154,13 @@ def main() -> None:
     md = table(r)
     print(md)
     if args.out_md:
-        p = Path(args.out_md)
-        text = p.read_text()
-        if MARK_BEGIN in text:
-            a, b = text.index(MARK_BEGIN), text.index(MARK_END) + len(MARK_END)
-            text = text[:a] + md + text[b:]
-        else:
-            text += "\n## Generation: HF backend vs a per-example generate loop\n\nScript: `bench/generate_bench.py`.\n\n"
-            text += md + "\n"
-        p.write_text(text)
+        write_section(
+            args.out_md,
+            md,
+            MARK_BEGIN,
+            MARK_END,
+            "## Generation: HF backend vs a per-example generate loop\n\nScript: `bench/generate_bench.py`.",
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mdsection import write_section  # bench/ is the script's directory (sys.path[0])
+
 VOCAB = 151936
 MARK_BEGIN, MARK_END = "<!-- ig_bench:begin -->", "<!-- ig_bench:end -->"
 WORDS = [
@@ -274,14 +276,13 @@ def main() -> None:
     md = table(results, args)
     print(md)
     if args.out_md:
-        p = Path(args.out_md)
-        text = p.read_text()
-        if MARK_BEGIN in text:
-            a, b = text.index(MARK_BEGIN), text.index(MARK_END) + len(MARK_END)
-            text = text[:a] + md + text[b:]
-        else:
-            text += "\n## Information gain on long traces\n\nScript: `bench/ig_bench.py`.\n\n" + md + "\n"
-        p.write_text(text)
+        write_section(
+            args.out_md,
+            md,
+            MARK_BEGIN,
+            MARK_END,
+            "## Information gain on long traces\n\nScript: `bench/ig_bench.py`.",
+        )
 
 
 if __name__ == "__main__":
