@@ -83,3 +83,22 @@ def test_decision_needs_a_reason():
 def test_column_providers():
     assert base.run_for_column("ifd") == "--profile" and base.run_for_column("solve_rate") == "--eval"
     assert base.run_for_column("embedding") is None
+
+
+def test_numpy_and_pandas_values():
+    # Readers hand back numpy scalars (profile columns are float32) and pandas nulls: same decisions.
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    from reasonsift.select.values import fmt, is_null
+
+    assert is_null(np.float32("nan")) and is_null(pd.NA) and is_null(float("nan")) and not is_null(0.0)
+    assert fmt(np.float32(0.82)) == "0.82" and fmt(np.int64(3)) == "3"
+    plain = pool()
+    typed = [{**r, "ifd": np.float32(r["ifd"]), "r_ifd": np.float32("nan")} for r in plain]
+    for r in (plain[0], typed[0]):
+        r["ifd"] = None if r is plain[0] else pd.NA
+    a = get_stage("ifd", fraction=0.5).run(plain, random.Random(0))
+    b = get_stage("ifd", fraction=0.5).run(typed, random.Random(0))
+    assert [d.keep for d in a] == [d.keep for d in b] and a[0].reason == b[
+        0
+    ].reason == "ifd null (not computed)"

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 
 def is_null(v: Any) -> bool:
-    """None or a float NaN (parquet nulls come back as either, depending on the reader)."""
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """None, NaN of any float type (numpy float32 included) or ``pd.NA``: parquet nulls come back as any of
+    these, depending on the reader."""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)  # NaN is the one value not equal to itself
+    except TypeError:  # pd.NA: its comparisons are NA, whose truth value raises
+        return True
 
 
 def fmt(v: Any) -> str:
     """A number as it appears in a reason: 3 significant digits (``1.12``, ``0.0417``, ``12``)."""
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
+    if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral):
+        return f"{float(v):.3g}"
+    return str(v)
 
 
 def number(stage: str, name: str, v: Any, lo: float | None = None, hi: float | None = None) -> float:
