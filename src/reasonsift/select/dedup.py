@@ -72,19 +72,22 @@ class Dedup(Stage):
 
         lsh_threshold = max(0.05, self.threshold - LSH_MARGIN)
         lsh = MinHashLSH(threshold=lsh_threshold, num_perm=self.num_perm, weights=(0.1, 0.9))
+        texts = [rec.get(self.field) or "" for rec in records]
+        sets = [shingles(t, self.shingle) for t in texts]
+        # One bulk call shares the seeded permutations (constructing a MinHash per record redraws them).
+        hashes = MinHash.bulk(
+            [[s.encode("utf-8") for s in sh] for sh in sets], num_perm=self.num_perm, seed=self.seed
+        )
         first_exact: dict[str, int] = {}
         kept_shingles: dict[int, set[str]] = {}
         out: list[Decision] = []
-        for i, rec in enumerate(records):
-            text = rec.get(self.field) or ""
+        for i, text in enumerate(texts):
             norm = normalize(text)
             if norm in first_exact:
                 j = first_exact[norm]
                 out.append(self._dup(records[j]["id"], "exact", 1.0))
                 continue
-            sh = shingles(text, self.shingle)
-            m = MinHash(num_perm=self.num_perm, seed=self.seed)
-            m.update_batch([s.encode("utf-8") for s in sh])
+            sh, m = sets[i], hashes[i]
             best: tuple[int, float] | None = None
             for key in lsh.query(m):
                 j = int(key)
