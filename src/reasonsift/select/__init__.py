@@ -1,0 +1,1 @@
+"""Selection: stages that keep or drop reasoning examples with a reason (``reasonsift select``)."""
