@@ -68,7 +68,10 @@ class Diversity(Stage):
     # -- s1 ------------------------------------------------------------------------------------------------
     def _len(self, r: dict) -> float:
         if self.length == "n_tokens":
-            return float(r["n_tokens"])
+            v = _number(r.get("n_tokens"))
+            if v is None:
+                raise ValueError(f"n_tokens: record {r.get('id')!r} has no token count (not profiled?)")
+            return v
         trace = r.get("trace") or ""
         return float(len(trace.split()) if self.length == "words" else len(trace))
 
@@ -136,6 +139,15 @@ class Diversity(Stage):
         return out
 
 
+def _number(v: Any) -> float | None:
+    """``v`` as a finite float, or None for None / NaN / pd.NA (joined profile columns may hold either)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if np.isfinite(x) else None
+
+
 def sample_rank(m: int, rng: random.Random) -> int:
     """A rank in ``[0, m)`` with probability ``2^-r / sum_{k<m} 2^-k`` (one ``rng.random()`` draw).
 
@@ -157,7 +169,7 @@ def embeddings(records: list[dict]) -> np.ndarray:
     rows = []
     for r in records:
         e = r.get("embedding")
-        if e is None:
+        if e is None or (np.ndim(e) == 0 and _number(e) is None):  # None, NaN or pd.NA
             raise ValueError(
                 f"embedding: record {r.get('id')!r} has none; fill the column with "
                 "reasonsift.select.embed.mean_hidden_states(model, tokenizer, texts)"

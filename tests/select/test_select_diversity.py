@@ -185,6 +185,21 @@ def test_coverage_without_embedding_names_the_record_and_the_helper():
         get_stage("diversity", mode="coverage", n=1).run([rec("r0", "", "")], random.Random(0))
 
 
+def test_missing_token_counts_are_named():
+    import pandas as pd
+
+    for v in (None, float("nan"), pd.NA):
+        with pytest.raises(ValueError, match=r"n_tokens: record 'r1'"):
+            get_stage("diversity", length="n_tokens").run(
+                [rec("r0", "", "", n_tokens=3), rec("r1", "", "", n_tokens=v)], random.Random(0)
+            )
+    for v in (None, pd.NA):
+        with pytest.raises(ValueError, match=r"'r0'.*mean_hidden_states"):
+            get_stage("diversity", mode="coverage", n=1).run(
+                [rec("r0", "", "", embedding=v)], random.Random(0)
+            )
+
+
 def test_exact_reference_sums_over_all_orders():
     records = [rec("a", "x", "1"), rec("b", "y", "22"), rec("c", "y", "333")]
     exact = exact_sequence_probs(records, 3)
