@@ -11,7 +11,7 @@ and ``diversity_pick`` is the full s1 order, for a later budget stage.
 e.g. from :func:`reasonsift.select.embed.mean_hidden_states`). ``method: kcenter`` (default) is greedy
 farthest-point selection (Gonzalez 1985): the first pick is the record nearest the mean embedding, each next
 pick the record farthest from those picked (Euclidean; ties by input order), deterministic. ``method: kmeans``
-clusters into ``n`` clusters with scikit-learn's ``KMeans`` (seeded from the stage's rng) and keeps, per
+clusters into ``n`` clusters with scikit-learn's ``KMeans`` (one k-means++ start, seeded from the stage's rng) and keeps, per
 cluster in index order, the not yet picked record nearest its centroid.
 """
 
@@ -195,12 +195,15 @@ def kcenter_greedy(x: np.ndarray, k: int) -> tuple[list[int], list[float]]:
     d0 = np.linalg.norm(x - x.mean(axis=0), axis=1)
     first = int(np.argmin(d0))
     order, dist = [first], [float(d0[first])]
-    near = np.linalg.norm(x - x[first], axis=1)
+    sq = np.einsum("ij,ij->i", x, x)
+    # squared distances by ||x||^2 - 2 x.c + ||c||^2: one matrix-vector product per pick (10k x 64: ~0.5 ms).
+    # einsum, not BLAS `@`: a threaded BLAS matvec this small is ~20x slower on a busy machine.
+    near = np.maximum(sq - 2 * np.einsum("ij,j->i", x, x[first]) + sq[first], 0.0)
     while len(order) < k:
         i = int(np.argmax(near))
         order.append(i)
-        dist.append(float(near[i]))
-        near = np.minimum(near, np.linalg.norm(x - x[i], axis=1))
+        dist.append(float(np.sqrt(near[i])))
+        np.minimum(near, np.maximum(sq - 2 * np.einsum("ij,j->i", x, x[i]) + sq[i], 0.0), out=near)
     return order, dist
 
 
@@ -212,7 +215,7 @@ def kmeans_nearest(x: np.ndarray, k: int, *, seed: int) -> tuple[list[int], np.n
         raise ImportError(
             "method: kmeans needs scikit-learn (pip install scikit-learn); method: kcenter needs nothing"
         ) from e
-    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
+    km = KMeans(n_clusters=k, n_init="auto", random_state=seed).fit(x)  # auto: one k-means++ start
     picked: list[int] = []
     taken: set[int] = set()
     for c in range(k):
