@@ -118,3 +118,33 @@ def test_unpaired_ids_are_named():
         reflect_pairs(ORIGINAL, [*REFINED[1:], Example("zz", "q", "a")], None, None)
     with pytest.raises(ValueError, match=r"refined: id\(s\) 'p1'"):
         reflect_pairs(ORIGINAL, [*REFINED, REFINED[1]], None, None)
+
+
+def test_chosen_fields_for_each_choice(monkeypatch):
+    import reasonsift.select.reflect as reflect
+
+    # hand-picked numbers per pair (combo -> ifd, r_ifd): p1 keeps (Q*, A*), p2 keeps (Q, A*), p3 is dropped
+    numbers = {
+        "p1": {"QA": (0.8, 0.9), "Q*A*": (0.9, 0.5), "QA*": (NAN, 0.9), "Q*A": (NAN, 0.7)},
+        "p2": {"QA": (0.9, 0.6), "Q*A*": (0.8, 0.9), "QA*": (NAN, 0.4), "Q*A": (NAN, 0.2)},
+        "p3": {"QA": (0.9, 0.3), "Q*A*": (0.8, 0.9), "QA*": (NAN, 0.4), "Q*A": (NAN, 0.2)},
+    }
+
+    def fake(pairs, model, tokenizer, **kw):
+        return [{c: {"ifd": v[0], "r_ifd": v[1]} for c, v in numbers[o.id].items()} for o, _ in pairs]
+
+    monkeypatch.setattr(reflect, "score_combinations", fake)
+    rows = {r["id"]: r for r in reflect_pairs(ORIGINAL, REFINED, None, None)}
+    assert [(r["choice"], r["branch"]) for r in rows.values()] == [
+        ("refined", "refined_question"),
+        ("original_q_refined_a", "original_question"),
+        ("dropped", "original_question"),
+    ]
+    assert (rows["p1"]["question"], rows["p1"]["answer"]) == ("What is 2 + 3 + 4?", "9")
+    assert (rows["p2"]["question"], rows["p2"]["trace"], rows["p2"]["answer"]) == (
+        "What is 7 * 6?",
+        "7 * 6 = 42; 42 + 1 = 43",
+        "43",
+    )
+    assert rows["p3"]["question"] is None and rows["p3"]["rifd_q_astar"] == 0.4
+    assert "r-IFD(Q*,A*) 0.5 vs r-IFD(Q*,A) 0.7" in rows["p1"]["reason"]
