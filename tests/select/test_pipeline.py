@@ -141,7 +141,7 @@ def test_ids_missing_from_a_run_get_nulls(runs):
             {"eval"},
             "profile: stage 2 (ifd) needs column 'ifd', which a profile run provides; pass --profile",
         ),
-        ("forking", set(), "stage 2 (forking) needs column"),
+        ("forking", set(), "stage 2 (forking) needs column 'forking_share_trace', which a profile run"),
         (
             "s1",
             {"profile"},
@@ -254,3 +254,63 @@ def test_cli_select_and_errors(runs, tmp_path):
     assert res.exit_code == 0 and "Usage: reasonsift select [OPTIONS] [DATA]" in res.output
     res = runner.invoke(app, ["select", "reflect", "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "ORIGINAL" in res.output and "--model" in res.output
+
+
+def test_a_column_from_no_run_must_come_from_an_earlier_stage(runs, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump([{"stage": "budget", "n": 3, "score": "chain_score"}]))
+    with pytest.raises(
+        ValueError, match=r"stage 1 \(budget\) needs column 'chain_score', which no run and no"
+    ):
+        main(SelectConfig(data=str(runs["data"]), out_dir=str(tmp_path / "b"), recipe=str(bad)))
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(yaml.safe_dump([{"stage": "chain"}, {"stage": "budget", "n": 3, "score": "chain_score"}]))
+    res = main(SelectConfig(data=str(runs["data"]), out_dir=str(tmp_path / "o"), recipe=str(ok)))
+    assert res.n_kept == 3
+    assert "chain_score" in pq.read_table(tmp_path / "o" / "selected.parquet").column_names
+
+
+def test_select_reflect_writes_pairs_and_the_chosen_versions(runs, tmp_path):
+    pytest.importorskip("reasonsift.select.reflect")
+    from reasonsift.data.example import Example
+
+    original = read_examples(runs["data"]).examples[:4]
+    refined = [
+        Example(**{**e.to_dict(), "question": e.question + " = ?", "trace": e.trace.replace(";", "; so ")})
+        for e in reversed(original)  # paired by id, not by position
+    ]
+    write_examples(original, tmp_path / "o.jsonl")
+    write_examples(refined, tmp_path / "r.jsonl")
+    out = tmp_path / "refl"
+    args = [
+        "select",
+        "reflect",
+        str(tmp_path / "o.jsonl"),
+        str(tmp_path / "r.jsonl"),
+        "-m",
+        TINY,
+        "-o",
+        str(out),
+    ]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    pairs = pq.read_table(out / "pairs.parquet").to_pylist()
+    assert [p["id"] for p in pairs] == [e.id for e in original]
+    assert all(p["branch"] and p["reason"] and "ifd_q" in p and "rifd_q_a" in p for p in pairs)
+    sel = {r["id"]: r for r in pq.read_table(out / "selected.parquet").to_pylist()}
+    by_id = {e.id: e for e in refined}
+    for p in pairs:
+        if p["choice"] == "dropped":
+            assert p["id"] not in sel
+            continue
+        r = sel[p["id"]]
+        assert r["trace"] == by_id[p["id"]].trace  # the refined answer either way
+        want_q = (by_id if p["choice"] == "refined" else {e.id: e for e in original})[p["id"]].question
+        assert r["question"] == want_q and r["choice"] == p["choice"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stage"] == "select-reflect" and manifest["result"]["pairs"] == 4
+    assert len(sel) == sum(p["choice"] != "dropped" for p in pairs)
+    if sel:  # the tiny model may drop every pair; an empty file has nothing to convert
+        args = ["data", "convert", str(out / "selected.parquet"), "-o", str(tmp_path / "c.jsonl")]
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output

@@ -118,13 +118,13 @@ def reflect(
     overwrite: bool = flag(R("overwrite"), "--overwrite", "Replace an existing run in OUT."),
     config: Path = config_option(),
 ) -> None:
-    """Selective reflection (CLAIMS.md C7): per id, keep the original or the refined version by the rule on
-    IFD and r-IFD under the student; writes pairs.parquet (branch and the four numbers) and selected.parquet."""
+    """Selective reflection (CLAIMS.md C7): pair records by id, score (Q, A), (Q*, A*), (Q, A*), (Q*, A) with the
+    student, keep (Q*, A*), (Q, A*) or neither by the rule on IFD and r-IFD; writes pairs.parquet (choice,
+    branch, the numbers that decided it) and selected.parquet (the chosen versions)."""
     from reasonsift.select.reflect_run import main
 
     cfg = load_config(ctx, ReflectConfig, config, required=("original", "refined", "model", "out_dir"))
     with user_errors(ctx), console.status("scoring pairs"):
         res = main(cfg)
-    console.print(
-        f"{res['pairs']} pairs: {res['refined']} refined, {res['original']} original; wrote {cfg.out_dir}"
-    )
+    counts = ", ".join(f"{v} {k}" for k, v in res.items() if k != "pairs")
+    console.print(f"{res['pairs']} pairs: {counts}; wrote {cfg.out_dir}")

@@ -79,18 +79,18 @@ class SelectResult:
 
 
 def check_needs(stages: list[Stage], available: set[str]) -> None:
-    """Stop before running if a stage needs a column no input provides: name the stage, column and run."""
+    """Stop before running if a stage needs a column that a run not given provides (name the stage, column
+    and run). A column no run provides must come from an earlier stage (``chain_score``): checked when the
+    stage is reached (:func:`run_stages`)."""
     for i, st in enumerate(stages):
         for col in getattr(st, "needs", ()):
-            if col in available:
-                continue
             run = run_for_column(col)
-            what = f"stage {i + 1} ({st.name}) needs column {col!r}"
-            if run is None:
-                raise ValueError(f"recipe: {what}, which neither a profile nor an eval run provides")
+            if col in available or run is None:
+                continue
             kind = run.lstrip("-")
             raise ValueError(
-                f"{kind}: {what}, which {'an' if kind == 'eval' else 'a'} {kind} run provides; pass {run} RUN"
+                f"{kind}: stage {i + 1} ({st.name}) needs column {col!r}, which "
+                f"{'an' if kind == 'eval' else 'a'} {kind} run provides; pass {run} RUN"
             )
 
 
@@ -101,6 +101,12 @@ def run_stages(records: list[dict], stages: list[Stage], seed: int) -> tuple[lis
     reasons: dict[int, list[str]] = {id(r): [] for r in records}
     for i, st in enumerate(stages):
         rng = random.Random(f"{seed}:{i}:{st.name}")
+        for col in getattr(st, "needs", ()):
+            if kept and col not in kept[0]:
+                raise ValueError(
+                    f"recipe: stage {i + 1} ({st.name}) needs column {col!r}, which no run and no earlier "
+                    "stage provides"
+                )
         decisions = st.run(kept, rng)
         if len(decisions) != len(kept):
             raise RuntimeError(f"stage {st.name}: {len(decisions)} decisions for {len(kept)} records")

@@ -4,8 +4,10 @@ Pairs the original (Q, A) and the teacher-refined (Q*, A*) records by id, scores
 (:func:`reasonsift.select.reflect.reflect_pairs`, CLAIMS.md C7) and writes, on the run contract::
 
     OUT/
-      pairs.parquet      one row per pair: id, the rule's choice and branch, the four numbers that decided it
-      selected.parquet   the chosen version of each pair (native Example layout + choice + branch)
+      pairs.parquet      one row per pair: id, choice, branch, reason (the four numbers that decided it), and the
+                         six numbers ifd_q, ifd_qstar, rifd_qstar_astar, rifd_qstar_a, rifd_q_astar, rifd_q_a
+      selected.parquet   the chosen version of each pair not dropped: (Q*, A*) for ``refined``, (Q, A*) for
+                         ``original_q_refined_a`` (native Example layout + choice, branch, reason)
       config.json, manifest.json
 """
 
@@ -16,6 +18,7 @@ from typing import ClassVar
 
 import pyarrow as pa
 
+from reasonsift.data.example import FIELDS, Example
 from reasonsift.run import RunDir, StageConfig, build_manifest, input_record, model_identity, run_record
 
 OUTPUTS = ("pairs.parquet", "selected.parquet")
@@ -45,33 +48,17 @@ class ReflectConfig(StageConfig):
                 raise ValueError(f"{name}: not given")
 
 
-def pair_by_id(original: list, refined: list) -> tuple[list, list]:
-    """The examples of both files in the original's order, matched by id; ``ValueError`` naming the ids
-    that one side lacks."""
-    by_id = {ex.id: ex for ex in refined}
-    missing = [ex.id for ex in original if ex.id not in by_id]
-    extra = sorted(set(by_id) - {ex.id for ex in original})
-    if missing or extra:
-        raise ValueError(
-            f"refined: ids must match the original's; missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-            f"extra {extra[:5]}{'...' if len(extra) > 5 else ''}"
-        )
-    return original, [by_id[ex.id] for ex in original]
-
-
 def main(cfg: ReflectConfig, model=None) -> dict:
     """Score, choose and write; ``model`` may be an in-process ``(model, tokenizer)``. Returns the counts."""
     from reasonsift.data.io import read_examples
     from reasonsift.data.writers import native_table
-    from reasonsift.select.reflect import reflect_pairs
+    from reasonsift.select.reflect import DROPPED, ORIGINAL_Q_REFINED_A, REFINED, reflect_pairs
     from reasonsift.utils.io import atomic_path
 
     run = RunDir(cfg.out_dir, stage="select-reflect", outputs=OUTPUTS)
     run.check(run_record("select-reflect", cfg), resume=cfg.resume, overwrite=cfg.overwrite)
-    orig, ref = pair_by_id(
-        read_examples(cfg.original, split=cfg.split).examples,
-        read_examples(cfg.refined, split=cfg.split).examples,
-    )
+    orig = read_examples(cfg.original, split=cfg.split).examples
+    ref = read_examples(cfg.refined, split=cfg.split).examples
     if model is None:
         from reasonsift.models import load
 
@@ -83,19 +70,19 @@ def main(cfg: ReflectConfig, model=None) -> dict:
     inputs = {"original": input_record(cfg.original), "refined": input_record(cfg.refined)}
     run.begin(run_record("select-reflect", cfg, inputs), resume=cfg.resume, overwrite=cfg.overwrite)
 
-    rows = reflect_pairs(orig, ref, lm, tok)
-    chosen = [r if row["choice"] == "refined" else o for o, r, row in zip(orig, ref, rows, strict=True)]
+    rows = reflect_pairs(orig, ref, lm, tok)  # pairs by id (ValueError naming unpaired ids)
     import pyarrow.parquet as pq
 
+    pairs = [{k: v for k, v in row.items() if k not in FIELDS or k == "id"} for row in rows]
     with atomic_path(run.root / "pairs.parquet") as tmp:
-        pq.write_table(pa.Table.from_pylist(rows), tmp)
-    table = native_table(chosen)
-    for col in ("choice", "branch"):
-        table = table.append_column(col, pa.array([str(row[col]) for row in rows], type=pa.string()))
+        pq.write_table(pa.Table.from_pylist(pairs), tmp)
+    kept = [row for row in rows if row["choice"] != DROPPED]
+    table = native_table([Example.from_dict(row) for row in kept])
+    for col in ("choice", "branch", "reason"):
+        table = table.append_column(col, pa.array([row[col] for row in kept], type=pa.string()))
     with atomic_path(run.root / "selected.parquet") as tmp:
         pq.write_table(table, tmp)
-    n_ref = sum(row["choice"] == "refined" for row in rows)
-    result = {"pairs": len(rows), "refined": n_ref, "original": len(rows) - n_ref}
+    result = {"pairs": len(rows), **{c: sum(row["choice"] == c for row in rows) for c in (REFINED, ORIGINAL_Q_REFINED_A, DROPPED)}}
     manifest = build_manifest(
         "select-reflect", cfg.to_dict(), models={"student": model_identity(lm, cfg.model, None)},
         inputs=list(inputs.values()), result=result,
