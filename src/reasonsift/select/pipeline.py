@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,6 +77,7 @@ class SelectResult:
     n_kept: int
     n_dropped: int
     stages: list[dict]
+    seconds: dict[str, float]  # wall time of each phase: read, join, stages, write, card (not in the outputs)
 
 
 def check_needs(stages: list[Stage], available: set[str]) -> None:
@@ -139,7 +141,9 @@ def main(cfg: SelectConfig) -> SelectResult:
     specs = apply_budget(load_recipe(cfg.recipe), cfg.budget, cfg.tokens)
     stages = build_stages(specs)
 
+    clock = _Clock()
     examples = read_examples(cfg.data, split=cfg.split).examples
+    clock.lap("read")
     records = [ex.to_dict() for ex in examples]
     available, joined = set(FIELDS), []
     found: dict[str, int] = {}
@@ -152,6 +156,7 @@ def main(cfg: SelectConfig) -> SelectResult:
         available |= set(EVAL_COLUMNS)
         joined += EVAL_COLUMNS
     check_needs(stages, available)
+    clock.lap("join")
 
     inputs = {"data": input_record(cfg.data)}
     for name in ("profile", "eval"):
@@ -164,6 +169,7 @@ def main(cfg: SelectConfig) -> SelectResult:
 
     before = [dict(r) for r in records]
     kept, dropped, counts = run_stages(records, stages, cfg.seed)
+    clock.lap("stages")
 
     used = [c for c in joined if any(c in st.needs for st in stages)]
     computed = list(dict.fromkeys(k for r in [*kept, *dropped] for k in r if k not in available))
@@ -177,12 +183,24 @@ def main(cfg: SelectConfig) -> SelectResult:
     from reasonsift.select.card import write_card
 
     title = f"select: {Path(cfg.data).name}, recipe {cfg.recipe}"
+    clock.lap("write")
     write_card(run.root, before, kept, counts, title=title, recipe=_show(specs), seed=cfg.seed)
+    clock.lap("card")
     manifest = build_manifest(
         "select", cfg.to_dict(), inputs=list(inputs.values()), resolved=resolved, result={**totals}
     )
     run.write_json("manifest.json", manifest)
-    return SelectResult(run.root, len(records), len(kept), len(dropped), counts)
+    return SelectResult(run.root, len(records), len(kept), len(dropped), counts, clock.seconds)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t, self.seconds = time.perf_counter(), {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self.t
+        self.t = now
 
 
 def _show(specs: list) -> str:

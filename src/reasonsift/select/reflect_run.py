@@ -82,7 +82,10 @@ def main(cfg: ReflectConfig, model=None) -> dict:
         table = table.append_column(col, pa.array([row[col] for row in kept], type=pa.string()))
     with atomic_path(run.root / "selected.parquet") as tmp:
         pq.write_table(table, tmp)
-    result = {"pairs": len(rows), **{c: sum(row["choice"] == c for row in rows) for c in (REFINED, ORIGINAL_Q_REFINED_A, DROPPED)}}
+    result = {
+        "pairs": len(rows),
+        **{c: sum(row["choice"] == c for row in rows) for c in (REFINED, ORIGINAL_Q_REFINED_A, DROPPED)},
+    }
     manifest = build_manifest(
         "select-reflect", cfg.to_dict(), models={"student": model_identity(lm, cfg.model, None)},
         inputs=list(inputs.values()), result=result,
