@@ -83,6 +83,9 @@ def test_recipe_end_to_end(runs, tmp_path, recipe):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage"] == "select" and manifest["result"]["kept"] == res.n_kept
     assert {str(runs["profile"].resolve()), str(runs["eval"].resolve())} <= set(manifest["parents"])
+    recipe_in = [i for i in manifest["inputs"] if i["path"].endswith(f"{recipe}.yaml")]
+    assert recipe_in and recipe_in[0]["sha256"] and manifest["config"]["seed"] == 0
+    assert manifest["resolved"]["recipe_stages"][-1]["n"] == 4  # --budget reached the sizing stage
     for name in ("card.md", "card.html"):
         assert "Stages" in (out / name).read_text()
 

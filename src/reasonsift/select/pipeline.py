@@ -3,7 +3,8 @@
 One run directory (docs/run-contract.md, docs/select.md)::
 
     OUT/
-      config.json, manifest.json   the run contract (inputs: the data file, the profile and eval runs = parents)
+      config.json, manifest.json   the run contract (inputs: the data file, the profile and eval runs = parents,
+                                   the recipe file; resolved: the recipe's stages with their final parameters)
       selected.parquet             kept Examples (native layout, meta as JSON text) + the columns the stages
                                    used or computed + reason_kept
       dropped.parquet              dropped Examples + the same columns + stage + reason
@@ -31,6 +32,7 @@ from reasonsift.data.writers import META_ENCODING_KEY
 from reasonsift.run import RunDir, StageConfig, build_manifest, input_record, run_record
 from reasonsift.select import join as J
 from reasonsift.select.base import EVAL_COLUMNS, PROFILE_COLUMNS, Stage, run_for_column
+from reasonsift.select.card import write_card
 from reasonsift.select.recipe import apply_budget, build_stages, load_recipe, recipe_path
 
 OUTPUTS = ("selected.parquet", "dropped.parquet", "stages.json", "card.md", "card.html", "card")
@@ -128,7 +130,8 @@ def run_stages(records: list[dict], stages: list[Stage], seed: int) -> tuple[lis
         kept = nxt
     for r in kept:
         r[REASON_KEPT] = "; ".join(reasons[id(r)]) or "no stage dropped it"
-    assert len(records) == len(kept) + len(dropped), "read = kept + dropped"
+    if len(records) != len(kept) + len(dropped):  # the invariant every output rests on; never expected
+        raise AssertionError(f"read {len(records)} != kept {len(kept)} + dropped {len(dropped)}")
     return kept, dropped, counts
 
 
@@ -163,6 +166,7 @@ def main(cfg: SelectConfig) -> SelectResult:
         if getattr(cfg, name):
             inputs[name] = input_record(getattr(cfg, name))
     recipe_file = recipe_path(cfg.recipe)
+    inputs["recipe"] = input_record(recipe_file)  # a shipped or a user's file: its hash is in the manifest
     resolved = {"recipe_stages": [{"stage": s.name, **s.params} for s in specs]}
     record = run_record("select", cfg, inputs, resolved)
     run.begin(record, resume=cfg.resume, overwrite=cfg.overwrite)
@@ -179,8 +183,6 @@ def main(cfg: SelectConfig) -> SelectResult:
     _write(run.root / "dropped.parquet", dropped, [*extra, STAGE, REASON])
     totals = {"read": len(records), "kept": len(kept), "dropped": len(dropped)}
     run.write_json("stages.json", {"stages": counts, **totals, "joined": found, "recipe": str(recipe_file)})
-
-    from reasonsift.select.card import write_card
 
     title = f"select: {Path(cfg.data).name}, recipe {cfg.recipe}"
     clock.lap("write")
