@@ -186,7 +186,16 @@ def main(cfg: SelectConfig) -> SelectResult:
 
     title = f"select: {Path(cfg.data).name}, recipe {cfg.recipe}"
     clock.lap("write")
-    write_card(run.root, before, kept, counts, title=title, recipe=_show(specs), seed=cfg.seed)
+    write_card(
+        run.root,
+        before,
+        kept,
+        counts,
+        title=title,
+        recipe=_show(specs),
+        seed=cfg.seed,
+        **_joined(found, len(records)),
+    )
     clock.lap("card")
     manifest = build_manifest(
         "select", cfg.to_dict(), inputs=list(inputs.values()), resolved=resolved, result={**totals}
@@ -203,6 +212,11 @@ class _Clock:
         now = time.perf_counter()
         self.seconds[name] = now - self.t
         self.t = now
+
+
+def _joined(found: dict[str, int], n: int) -> dict[str, str]:
+    """``{"profile run": "16 of 16 ids"}``: a run made from other data shows up as few ids."""
+    return {f"{k} run": f"{v} of {n} ids" for k, v in found.items()}
 
 
 def _show(specs: list) -> str:
