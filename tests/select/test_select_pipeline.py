@@ -210,6 +210,15 @@ def test_budget_and_tokens_override_the_recipe():
         SelectConfig(data="x", out_dir="y", budget=0)
 
 
+def test_tokens_fill_the_budget_stage(runs, tmp_path):
+    out = tmp_path / "t"
+    res = _select(runs, out, recipe="ifd", tokens=150)
+    sel = pq.read_table(out / "selected.parquet").to_pylist()
+    assert 0 < res.n_kept < 16 and sum(r["budget_tokens"] for r in sel) <= 150
+    with pytest.raises(ValueError, match="tokens: the recipe has no budget stage"):
+        _select(runs, tmp_path / "r", recipe="random", tokens=150)
+
+
 def test_existing_run_needs_resume_or_overwrite(runs, tmp_path):
     cfg = dict(data=str(runs["data"]), out_dir=str(tmp_path / "o"), recipe="random", budget=3)
     main(SelectConfig(**cfg))
