@@ -114,6 +114,7 @@ def test_joined_columns_match_a_plain_reference(runs):
     fork = {r["id"]: r for r in pq.read_table(runs["profile"] / "forking.parquet").to_pylist()}
     got = J.read_profile(runs["profile"])
     assert set(got) == {r["id"] for r in rows}
+    assert J.read_profile(runs["profile"], batch_rows=3) == got  # batches of 3 rows: the same columns
     for r in rows:
         trace = [h for h, s in zip(r["entropy"], r["segment"], strict=True) if s == S.TRACE]
         mass = sum(trace)

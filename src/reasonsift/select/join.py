@@ -29,28 +29,29 @@ QUESTIONS_FILE = "questions.parquet"
 FORKING_FILE = "forking.parquet"
 
 
-def read_profile(run_dir: str | Path) -> dict[str, dict]:
-    """id -> the profile columns (:data:`PROFILE_COLUMNS`) of a finished profile run."""
+def read_profile(run_dir: str | Path, batch_rows: int = 4096) -> dict[str, dict]:
+    """id -> the profile columns (:data:`PROFILE_COLUMNS`) of a finished profile run. Shards are read in
+    batches of ``batch_rows`` rows, so memory holds one batch's per-token lists, not the run's."""
     root = Path(run_dir)
     parts = sorted((root / "examples").glob("part-*.parquet"))
     if not parts:
         raise FileNotFoundError(f"profile: {root} holds no examples/part-*.parquet (not a profile run)")
     direct = [c for c in PROFILE_COLUMNS if c not in DERIVED]
-    table = pa.concat_tables(
-        [pq.read_table(p, columns=[S.ID, *direct, S.ENTROPY, S.SEGMENT]) for p in parts],
-        promote_options="default",
-    )
-    ids = table[S.ID].to_pylist()
-    mass, n_trace = _trace_sums(table[S.ENTROPY].combine_chunks(), table[S.SEGMENT].combine_chunks())
-    forking_trace = _forking_trace(root, ids)
+    forking_trace = _forking_trace(root)
     out: dict[str, dict] = {}
-    cols = {c: table[c].to_pylist() for c in direct}
-    for i, id_ in enumerate(ids):
-        row = {c: cols[c][i] for c in direct}
-        row[ENTROPY_MASS_TRACE] = mass[i]
-        ft = forking_trace.get(id_)
-        row[FORKING_SHARE_TRACE] = ft / n_trace[i] if ft is not None and n_trace[i] else None
-        out[id_] = row
+    for part in parts:
+        for batch in pq.ParquetFile(part).iter_batches(
+            batch_rows, columns=[S.ID, *direct, S.ENTROPY, S.SEGMENT]
+        ):
+            ids = batch.column(S.ID).to_pylist()
+            mass, n_trace = _trace_sums(batch.column(S.ENTROPY), batch.column(S.SEGMENT))
+            cols = {c: batch.column(c).to_pylist() for c in direct}
+            for i, id_ in enumerate(ids):
+                row = {c: cols[c][i] for c in direct}
+                row[ENTROPY_MASS_TRACE] = mass[i]
+                ft = forking_trace.get(id_)
+                row[FORKING_SHARE_TRACE] = ft / n_trace[i] if ft is not None and n_trace[i] else None
+                out[id_] = row
     return out
 
 
@@ -69,7 +70,7 @@ def _trace_sums(entropy: pa.ListArray, segment: pa.ListArray) -> tuple[list[floa
     return [float(m) if ok else None for m, ok in zip(mass, valid, strict=True)], count.tolist()
 
 
-def _forking_trace(root: Path, ids: list[str]) -> dict[str, int | None]:
+def _forking_trace(root: Path) -> dict[str, int | None]:
     path = root / FORKING_FILE
     if not path.is_file():
         raise FileNotFoundError(f"profile: {root} has no {FORKING_FILE} (an unfinished profile run?)")
