@@ -24,7 +24,7 @@ from mdsection import write_section  # bench/ is the script's directory (sys.pat
 
 MARK_BEGIN, MARK_END = "<!-- select_bench:begin -->", "<!-- select_bench:end -->"
 TASKS = ("arith", "logic", "maze")
-TOKENS = 96  # scored tokens per synthetic profile row (about 2/3 trace)
+TOKENS = 1024  # scored tokens per synthetic profile row (7/8 trace): what the join reads per example
 
 
 def build_pool(root: Path, n: int) -> Path:
@@ -39,7 +39,7 @@ def build_pool(root: Path, n: int) -> Path:
     return path
 
 
-def fake_runs(root: Path, ids: list[str], seed: int = 0) -> tuple[Path, Path]:
+def fake_runs(root: Path, ids: list[str], tokens: int = TOKENS, seed: int = 0) -> tuple[Path, Path]:
     """A profile run and an eval run over ``ids`` with plausible values (IFD around 0.8, some >= 1)."""
     import numpy as np
     import pyarrow as pa
@@ -52,17 +52,23 @@ def fake_runs(root: Path, ids: list[str], seed: int = 0) -> tuple[Path, Path]:
     prof, ev = root / "profile", root / "eval"
     (prof / "examples").mkdir(parents=True)
     ev.mkdir()
-    seg = np.r_[np.full(64, S.TRACE), np.full(8, S.ANSWER), np.full(TOKENS - 72, S.OTHER)].astype(np.int8)
-    ent = rng.gamma(0.3, 1.0, size=(n, TOKENS)).astype(np.float32)
+    n_trace, n_answer = tokens * 7 // 8, tokens // 16
+    parts = (
+        np.full(n_trace, S.TRACE),
+        np.full(n_answer, S.ANSWER),
+        np.full(tokens - n_trace - n_answer, S.OTHER),
+    )
+    seg = np.concatenate(parts).astype(np.int8)
+    ent = rng.gamma(0.3, 1.0, size=(n, tokens)).astype(np.float32)
     f32 = lambda x: pa.array(x.astype(np.float32))  # noqa: E731
     cols = {
         S.ID: pa.array(ids),
         S.ENTROPY: pa.array(list(ent), type=pa.list_(pa.float32())),
         S.SEGMENT: pa.array([seg] * n, type=pa.list_(pa.int8())),
-        S.N_TOKENS: pa.array(np.full(n, TOKENS, dtype=np.int32)),
+        S.N_TOKENS: pa.array(np.full(n, tokens, dtype=np.int32)),
         S.H_MEAN: f32(ent.mean(1)),
         S.FRAC_H_LOW: f32((ent < 0.01).mean(1)),
-        S.TOP20_MASS: f32(np.sort(ent, 1)[:, -TOKENS // 5 :].sum(1) / ent.sum(1)),
+        S.TOP20_MASS: f32(np.sort(ent, 1)[:, -tokens // 5 :].sum(1) / ent.sum(1)),
         S.S_A_GIVEN_Q: f32(rng.uniform(0.2, 2.0, n)),
         S.S_A: f32(rng.uniform(0.5, 2.5, n)),
         S.IFD: f32(rng.lognormal(-0.25, 0.3, n)),
@@ -86,7 +92,7 @@ def fake_runs(root: Path, ids: list[str], seed: int = 0) -> tuple[Path, Path]:
     return prof, ev
 
 
-def run(n: int, budget: int, recipes: list[str]) -> dict:
+def run(n: int, budget: int, recipes: list[str], tokens: int = TOKENS) -> dict:
     from reasonsift.data.io import read_examples
     from reasonsift.select.pipeline import SelectConfig, main
 
@@ -95,9 +101,9 @@ def run(n: int, budget: int, recipes: list[str]) -> dict:
         t0 = time.perf_counter()
         pool = build_pool(root, n)
         ids = [e.id for e in read_examples(pool).examples]
-        prof, ev = fake_runs(root, ids)
+        prof, ev = fake_runs(root, ids, tokens)
         setup = time.perf_counter() - t0
-        out = {"n": len(ids), "budget": budget, "setup_s": setup, "recipes": {}}
+        out = {"n": len(ids), "budget": budget, "tokens": tokens, "setup_s": setup, "recipes": {}}
         for recipe in recipes:
             cfg = SelectConfig(data=str(pool), profile=str(prof), eval=str(ev), recipe=recipe, budget=budget,
                                out_dir=str(root / recipe))  # fmt: skip
@@ -119,7 +125,8 @@ def markdown(r: dict) -> str:
     lines = [
         MARK_BEGIN,
         f"`python bench/select_bench.py --out-md docs/benchmarks.md` — {r['n']:,} examples (arith, logic, maze "
-        f"items; synthetic profile and eval runs with real files and columns), `--budget {r['budget']}`, "
+        f"items; synthetic profile and eval runs with real files and columns, {r['tokens']} scored tokens per "
+        f"example in the profile), `--budget {r['budget']}`, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, one process. Wall time of "
         "`select.pipeline.main` and its phases (read the pool; read and join the runs; run the stages; write the "
         "Parquet outputs; the data card with its plot). The machine's 2 cores are shared with other jobs.",
@@ -140,9 +147,10 @@ def cli() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--budget", type=int, default=1000)
     ap.add_argument("--recipes", default="s1,ifd")
+    ap.add_argument("--tokens", type=int, default=TOKENS, help="scored tokens per example in the profile run")
     ap.add_argument("--out-md", type=Path, default=None)
     a = ap.parse_args()
-    r = run(a.n, a.budget, a.recipes.split(","))
+    r = run(a.n, a.budget, a.recipes.split(","), a.tokens)
     print(
         json.dumps(
             {k: v for k, v in r.items() if k != "recipes"} | {k: v["wall_s"] for k, v in r["recipes"].items()}
