@@ -19,11 +19,11 @@ TINY = str(Path(reasonsift.__file__).parent / "assets" / "models" / "tiny-arith"
 VERBS = [
     ["data", "convert"], ["data", "validate"], ["data", "stats"], ["data", "generate"], ["data", "corrupt"],
     ["model", "pretrain"], ["model", "eval"], ["model", "info"], ["profile"], ["view"], ["demo"], ["eval"],
-    ["compare"], ["select"],
+    ["compare"], ["select"], ["select", "reflect"],
 ]  # fmt: skip
 WRITERS = {
     "data convert", "data generate", "data corrupt", "model pretrain", "model eval", "profile", "view", "eval",
-    "select",
+    "select", "select reflect",
 }  # fmt: skip
 
 
@@ -122,6 +122,10 @@ def _real_runs(tmp: Path, data: Path, run: Path) -> dict[str, tuple[dict, Path |
                 "out_dir": str(tmp / "s"),
             },
             tmp / "s" / "selected.parquet",
+        ),
+        "select reflect": (
+            {"original": str(data), "refined": str(data), "model": TINY, "out_dir": str(tmp / "rf")},
+            tmp / "rf" / "pairs.parquet",
         ),
     }
 
