@@ -200,6 +200,13 @@ def test_user_recipe_file_and_unknown_stage(runs, tmp_path):
         main(SelectConfig(data=str(runs["data"]), out_dir=str(tmp_path / "n"), recipe="nope"))
 
 
+def test_reflection_recipe_points_to_select_reflect():
+    from reasonsift.select.recipe import recipe_path
+
+    with pytest.raises(ValueError, match="reasonsift select reflect ORIGINAL REFINED"):
+        recipe_path("reflection")
+
+
 def test_budget_and_tokens_override_the_recipe():
     specs = apply_budget(load_recipe("s1"), 50, None)
     assert [s.params.get("n") for s in specs] == [None, None, 50]

@@ -37,6 +37,11 @@ def recipe_path(recipe: str) -> Path:
         if not p.is_file():
             raise FileNotFoundError(f"recipe: no such file {p}")
         return p
+    if recipe == "reflection":  # the name for it; it pairs two files, so it is its own command
+        raise ValueError(
+            "recipe: selective reflection pairs an original and a refined file by id; run "
+            "`reasonsift select reflect ORIGINAL REFINED --model M -o OUT`"
+        )
     shipped = RECIPES_DIR / f"{recipe}.yaml"
     if not shipped.is_file():
         raise ValueError(
