@@ -19,10 +19,11 @@ TINY = str(Path(reasonsift.__file__).parent / "assets" / "models" / "tiny-arith"
 VERBS = [
     ["data", "convert"], ["data", "validate"], ["data", "stats"], ["data", "generate"], ["data", "corrupt"],
     ["model", "pretrain"], ["model", "eval"], ["model", "info"], ["profile"], ["view"], ["demo"], ["eval"],
-    ["compare"],
+    ["compare"], ["select"], ["select", "reflect"],
 ]  # fmt: skip
 WRITERS = {
     "data convert", "data generate", "data corrupt", "model pretrain", "model eval", "profile", "view", "eval",
+    "select", "select reflect",
 }  # fmt: skip
 
 
@@ -112,6 +113,20 @@ def _real_runs(tmp: Path, data: Path, run: Path) -> dict[str, tuple[dict, Path |
             tmp / "ev" / "results.json",
         ),
         "compare": ({"run_a": "EVAL_RUN_A", "run_b": "EVAL_RUN_B"}, None),  # two eval runs, made on demand
+        "select": (
+            {
+                "data": str(data),
+                "profile": str(run),
+                "recipe": "random",
+                "budget": 2,
+                "out_dir": str(tmp / "s"),
+            },
+            tmp / "s" / "selected.parquet",
+        ),
+        "select reflect": (
+            {"original": str(data), "refined": str(data), "model": TINY, "out_dir": str(tmp / "rf")},
+            tmp / "rf" / "pairs.parquet",
+        ),
     }
 
 

@@ -9,6 +9,7 @@ from reasonsift.cli import demo as _demo
 from reasonsift.cli import eval as _eval
 from reasonsift.cli import model as _model
 from reasonsift.cli import profile as _profile
+from reasonsift.cli import select as _select
 from reasonsift.cli import view as _view
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(_model.app, name="model", help="Load, pretrain, evaluate and descr
 app.command("profile")(_profile.profile)
 app.command("eval")(_eval.eval_)
 app.command("compare")(_eval.compare)
+app.add_typer(_select.app, name="select", help="Select a budgeted, explained subset (docs/select.md).")
 app.command("view")(_view.view)
 app.command("demo")(_demo.demo)
 
