@@ -334,3 +334,30 @@ def test_select_reflect_writes_pairs_and_the_chosen_versions(runs, tmp_path):
         args = ["data", "convert", str(out / "selected.parquet"), "-o", str(tmp_path / "c.jsonl")]
         res = runner.invoke(app, args)
         assert res.exit_code == 0, res.output
+
+
+def test_diversity_coverage_embeds_with_the_student(runs, tmp_path):
+    """A coverage recipe needs --embed-model: the student's mean hidden states, equal to a direct call."""
+    import numpy as np
+    import pandas as pd
+
+    from reasonsift.data.render import completion_text, prompt_text
+    from reasonsift.models import load
+    from reasonsift.select.diversity import kcenter_greedy
+    from reasonsift.select.embed import mean_hidden_states
+
+    recipe = tmp_path / "cover.yaml"
+    recipe.write_text(yaml.safe_dump([{"stage": "diversity", "mode": "coverage", "n": 4}]))
+    with pytest.raises(ValueError, match="--embed-model"):
+        main(SelectConfig(data=str(runs["data"]), out_dir=str(tmp_path / "x"), recipe=str(recipe)))
+    res = main(
+        SelectConfig(
+            data=str(runs["data"]), out_dir=str(tmp_path / "c"), recipe=str(recipe), embed_model=TINY
+        )
+    )
+    assert res.n_kept == 4 and res.n_dropped == 12
+    exs = read_examples(str(runs["data"])).examples
+    m, tok = load(TINY)
+    emb = mean_hidden_states(m, tok, [f"{prompt_text(e)}\n{completion_text(e)}" for e in exs])
+    want = {exs[i].id for i in kcenter_greedy(np.asarray(emb, dtype=np.float64), 4)[0]}
+    assert set(pd.read_parquet(tmp_path / "c" / "selected.parquet").id) == want

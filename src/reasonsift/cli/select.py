@@ -72,6 +72,9 @@ def select(
     out_dir: Path = typer.Option(None, "--out", "-o", metavar="OUT", help="Run directory to write."),
     split: str = typer.Option(D("split"), help="Split of a Hugging Face dataset directory or hub id."),
     seed: int = typer.Option(D("seed"), help="Seed of every random choice of every stage."),
+    embed_model: str = typer.Option(
+        D("embed_model"), metavar="MODEL", help="Embeds examples (mean hidden states) for diversity coverage."
+    ),
     resume: bool = flag(D("resume"), "--resume", "Rerun into OUT (same options and inputs)."),
     overwrite: bool = flag(D("overwrite"), "--overwrite", "Replace an existing selection in OUT."),
     config: Path = config_option(),

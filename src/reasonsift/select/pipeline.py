@@ -50,6 +50,9 @@ class SelectConfig(StageConfig):
     budget: int | None = None  # sets n of the recipe's sizing stages (budget, random, diversity)
     tokens: int | None = None  # sets tokens of the recipe's budget stage (fill to T tokens)
     seed: int = 0  # every random choice of every stage
+    # The student whose mean last hidden states embed each example (question + completion) for a diversity
+    # stage in coverage mode (column `embedding`); loaded only when a stage needs it.
+    embed_model: str | None = None
     resume: bool = False
     overwrite: bool = False
 
@@ -96,6 +99,26 @@ def check_needs(stages: list[Stage], available: set[str]) -> None:
                 f"{kind}: stage {i + 1} ({st.name}) needs column {col!r}, which "
                 f"{'an' if kind == 'eval' else 'a'} {kind} run provides; pass {run} RUN"
             )
+
+
+def _embed(records: list[dict], stages: list[Stage], cfg: SelectConfig) -> None:
+    """Fill the ``embedding`` column with ``--embed-model``'s mean hidden states of each rendered example."""
+    i, st = next((i, st) for i, st in enumerate(stages) if "embedding" in st.needs)
+    if not cfg.embed_model:
+        raise ValueError(
+            f"embed_model: stage {i + 1} ({st.name}) needs column 'embedding'; pass --embed-model MODEL (the "
+            "student whose mean hidden states embed each example)"
+        )
+    from reasonsift.data.example import Example
+    from reasonsift.data.render import completion_text, prompt_text
+    from reasonsift.models import load
+    from reasonsift.select.embed import mean_hidden_states
+
+    model, tok = load(cfg.embed_model)
+    exs = [Example.from_dict(r) for r in records]
+    texts = [f"{prompt_text(e)}\n{completion_text(e)}" for e in exs]
+    for r, v in zip(records, mean_hidden_states(model, tok, texts), strict=True):
+        r["embedding"] = v.tolist()
 
 
 def run_stages(records: list[dict], stages: list[Stage], seed: int) -> tuple[list[dict], list[dict], list]:
@@ -158,6 +181,9 @@ def main(cfg: SelectConfig) -> SelectResult:
         found["eval"] = J.join(records, J.read_eval(cfg.eval), EVAL_COLUMNS)
         available |= set(EVAL_COLUMNS)
         joined += EVAL_COLUMNS
+    if any("embedding" in st.needs for st in stages):
+        _embed(records, stages, cfg)
+        available.add("embedding")
     check_needs(stages, available)
     clock.lap("join")
 
