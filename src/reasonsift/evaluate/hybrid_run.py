@@ -17,10 +17,9 @@ def hybrid_report(cfg: EvalStageConfig, qs: list[Question], trained, max_new: in
     from reasonsift.evaluate.hybrid import gap_recovered_ci, hybrid_decode
     from reasonsift.evaluate.stage import render_prompt
     from reasonsift.evaluate.verify import verify_all
-    from reasonsift.models import load
+    from reasonsift.models.load import load_with
 
-    base, _ = load(cfg.hybrid_base, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
-                   allow_pickle=cfg.allow_pickle)  # fmt: skip
+    base, _ = load_with(cfg, cfg.hybrid_base)
     lm, tok = trained
     prompts = [render_prompt(tok, q.ex) for q in qs]
     exs = [q.ex for q in qs]

@@ -60,16 +60,10 @@ class EvalConfig(StageConfig):
 def main(cfg: EvalConfig, on_batch: Callable[[int], None] | None = None) -> EvalResult:
     """Load the model, score greedy answers, write ``cfg.out`` (scores, config and every reply) if set."""
     from reasonsift.evaluate.accuracy import evaluate_accuracy
-    from reasonsift.models.load import load
+    from reasonsift.models.load import load_with
     from reasonsift.utils.io import atomic_write_text
 
-    model, tok = load(
-        cfg.model,
-        dtype=cfg.dtype,
-        device=cfg.device,
-        trust_remote_code=cfg.trust_remote_code,
-        allow_pickle=cfg.allow_pickle,
-    )
+    model, tok = load_with(cfg)
     res = evaluate_accuracy(
         model, tok, cfg.tasks, n=cfg.n, splits=cfg.splits, seed=cfg.seed, difficulty=cfg.difficulty,
         batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, on_batch=on_batch,

@@ -243,12 +243,9 @@ def main(
         on_start(len(qs) * cfg.n)
     data_input = input_record(cfg.data) if cfg.data and Path(cfg.data).exists() else _items_input(qs)
     if model is None:
-        from reasonsift.models import load
+        from reasonsift.models.load import load_with
 
-        model = load(
-            cfg.model, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
-            allow_pickle=cfg.allow_pickle,
-        )  # fmt: skip
+        model = load_with(cfg)
     lm, tok = model
     scorer = _scorer(cfg, lm, tok)
     backend = get_backend(cfg.backend, lm, tok, batch_size=cfg.batch_size)
@@ -320,10 +317,9 @@ def _scorer(cfg: EvalStageConfig, lm, tok):
     if not cfg.infogain:
         return None
     if cfg.scorer_model:
-        from reasonsift.models import load
+        from reasonsift.models.load import load_with
 
-        pair = load(cfg.scorer_model, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
-                    allow_pickle=cfg.allow_pickle)  # fmt: skip
+        pair = load_with(cfg, cfg.scorer_model)
         if pair[1].get_vocab() != tok.get_vocab():
             raise ValueError("scorer_model: its tokenizer differs from the evaluated model's")
         return pair

@@ -214,3 +214,17 @@ def ensure_pad_token(model: PreTrainedModel, tok: PreTrainedTokenizerBase) -> No
         tok.pad_token = tok.eos_token
     if model.generation_config is not None and model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tok.pad_token_id
+
+
+def load_with(cfg, name: str | os.PathLike | None = None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """:func:`load` ``name`` (default ``cfg.model``) with a stage config's loading options: ``revision`` (if the
+    config has one), ``dtype``, ``device``, ``trust_remote_code``, ``allow_pickle``. Every stage loads its
+    models through this, so the safety options mean the same everywhere."""
+    return load(
+        cfg.model if name is None else name,
+        revision=getattr(cfg, "revision", None),
+        dtype=getattr(cfg, "dtype", "auto"),
+        device=getattr(cfg, "device", "auto"),
+        trust_remote_code=cfg.trust_remote_code,
+        allow_pickle=cfg.allow_pickle,
+    )

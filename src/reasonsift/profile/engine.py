@@ -40,16 +40,9 @@ ModelPair = tuple[torch.nn.Module, object]
 
 
 def _load(name: str, cfg: ProfileConfig) -> ModelPair:
-    from reasonsift.models import load  # dtype/device "auto": bfloat16 on GPU, float32 on CPU
+    from reasonsift.models.load import load_with  # dtype/device "auto": bfloat16 on GPU, float32 on CPU
 
-    return load(
-        name,
-        revision=cfg.revision,
-        dtype=cfg.dtype,
-        device=cfg.device,
-        trust_remote_code=cfg.trust_remote_code,
-        allow_pickle=cfg.allow_pickle,
-    )
+    return load_with(cfg, name)
 
 
 def context_length(model, tokenizer, cfg: ProfileConfig) -> int:

@@ -60,12 +60,9 @@ def main(cfg: ReflectConfig, model=None) -> dict:
     orig = read_examples(cfg.original, split=cfg.split).examples
     ref = read_examples(cfg.refined, split=cfg.split).examples
     if model is None:
-        from reasonsift.models import load
+        from reasonsift.models.load import load_with
 
-        model = load(
-            cfg.model, dtype=cfg.dtype, device=cfg.device, trust_remote_code=cfg.trust_remote_code,
-            allow_pickle=cfg.allow_pickle,
-        )  # fmt: skip
+        model = load_with(cfg)
     lm, tok = model
     inputs = {"original": input_record(cfg.original), "refined": input_record(cfg.refined)}
     run.begin(run_record("select-reflect", cfg, inputs), resume=cfg.resume, overwrite=cfg.overwrite)
