@@ -166,3 +166,52 @@ def test_config_errors_name_the_field():
         SFTRunConfig(rho=0.0)
     with pytest.raises(ValueError, match="^max_steps:"):
         SFTRunConfig(max_steps=0)
+
+
+def test_forking_mask_from_a_profile_run_gives_the_same_first_step(data, tmp_path):
+    from reasonsift.profile.config import ProfileConfig
+    from reasonsift.profile.engine import run_profile
+
+    prof = tmp_path / "prof"
+    run_profile(
+        ProfileConfig(
+            data=str(data), model=str(TINY), out_dir=str(prof), ifd=False, infogain=False, progress=False
+        )
+    )
+    main(_cfg(data, tmp_path / "run", mask="forking", profile=str(prof)))
+    first = _curves(tmp_path / "run")[0]
+    want, n_sel = _reference(data, "forking", "all")
+    assert first["tokens_in_loss"] == n_sel
+    assert first["loss"] == pytest.approx(want, rel=1e-4)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert str(prof.resolve()) in manifest["parents"]
+    other = tmp_path / "other.jsonl"
+    write_examples(get_task("arith").generate(N, seed=1), other)
+    with pytest.raises(ValueError, match="^profile: example"):
+        main(_cfg(other, tmp_path / "run2", mask="forking", profile=str(prof)))
+
+
+def test_killed_run_resumed_gives_the_same_curve(data, tmp_path):
+    out = tmp_path / "run"
+    cfg = {"mask": "random", "max_steps": 4, "batch_size": 2, "save_every": 2, "lr": 1e-3}
+    main(_cfg(data, out, **cfg))
+    full = _curves(out)
+    # as if killed after the checkpoint at step 2: later checkpoints and the manifest never written
+    import shutil
+
+    shutil.rmtree(out / "checkpoints" / "checkpoint-4")
+    (out / "manifest.json").unlink()
+    # mark the lines up to the checkpoint: a resumed run keeps them (and does not retrain steps 1-2)
+    marked = [{**e, "kept": True} if e["step"] <= 2 else e for e in full]
+    (out / CURVES_FILE).write_text("".join(json.dumps(e) + "\n" for e in marked))
+    with pytest.raises(ValueError, match="^out_dir: .* already holds a sft run"):
+        main(_cfg(data, out, **cfg))
+    main(_cfg(data, out, **cfg, resume=True))
+    resumed = _curves(out)
+    assert [e["step"] for e in resumed] == [1, 2, 3, 4]
+    assert [e.get("kept", False) for e in resumed] == [True, True, False, False]
+    for a, b in zip(full, resumed, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+        assert a["tokens_in_loss"] == b["tokens_in_loss"]
+    with pytest.raises(ValueError, match="^rho: differs"):
+        main(_cfg(data, out, **cfg, rho=0.5, resume=True))
