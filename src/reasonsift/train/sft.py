@@ -347,6 +347,9 @@ def main(cfg: SFTRunConfig) -> dict[str, Any]:
         run_cfg=cfg,
         curves=curves,
     )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # curves.jsonl is the log; no dict per step on stdout
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from)
