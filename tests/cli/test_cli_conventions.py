@@ -19,11 +19,11 @@ TINY = str(Path(reasonsift.__file__).parent / "assets" / "models" / "tiny-arith"
 VERBS = [
     ["data", "convert"], ["data", "validate"], ["data", "stats"], ["data", "generate"], ["data", "corrupt"],
     ["model", "pretrain"], ["model", "eval"], ["model", "info"], ["profile"], ["view"], ["demo"], ["eval"],
-    ["compare"], ["select"], ["select", "reflect"],
+    ["compare"], ["select"], ["select", "reflect"], ["train", "sft"],
 ]  # fmt: skip
 WRITERS = {
     "data convert", "data generate", "data corrupt", "model pretrain", "model eval", "profile", "view", "eval",
-    "select", "select reflect",
+    "select", "select reflect", "train sft",
 }  # fmt: skip
 
 
@@ -126,6 +126,10 @@ def _real_runs(tmp: Path, data: Path, run: Path) -> dict[str, tuple[dict, Path |
         "select reflect": (
             {"original": str(data), "refined": str(data), "model": TINY, "out_dir": str(tmp / "rf")},
             tmp / "rf" / "pairs.parquet",
+        ),
+        "train sft": (
+            {"model": TINY, "data": str(data), "out_dir": str(tmp / "t"), "max_steps": 1, "batch_size": 2},
+            tmp / "t" / "cost.json",
         ),
     }
 

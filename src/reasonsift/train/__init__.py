@@ -1,1 +1,1 @@
-"""Training: pretraining the built-in model from scratch (``pretrain``); SFT and GRPO live beside it."""
+"""Training: pretraining the built-in model from scratch (``pretrain``), SFT on TRL (``sft``); GRPO to come."""
