@@ -17,7 +17,6 @@ derived seed per shard, so a resumed run draws the same samples as an uninterrup
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from reasonsift.evaluate.results import (
     results_summary,
     sample_schema,
 )
-from reasonsift.run import RunDir, StageConfig, build_manifest, input_record, model_identity, run_record
+from reasonsift.run import RunDir, StageConfig, build_manifest, examples_input, model_identity, run_record
 from reasonsift.utils.io import atomic_path
 
 BACKENDS = ("hf", "vllm")
@@ -241,7 +240,7 @@ def main(
     qs = questions(cfg)
     if on_start:
         on_start(len(qs) * cfg.n)
-    data_input = input_record(cfg.data) if cfg.data and Path(cfg.data).exists() else _items_input(qs)
+    data_input = examples_input(cfg.data, [q.ex for q in qs])  # built-in task items are data too
     if model is None:
         from reasonsift.models.load import load_with
 
@@ -294,16 +293,6 @@ def main(
     manifest = build_manifest("eval", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
     run.write_json("manifest.json", manifest)
     return EvalRunResult(run.root, results, len(qs), samples.num_rows)
-
-
-def _items_input(qs: list[Question]) -> dict:
-    """Built-in task items are data too: their hash (what --resume compares)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for q in qs:
-        h.update(json.dumps(q.ex.to_dict(), sort_keys=True, default=str).encode() + b"\n")
-    return input_record(None, sha256=h.hexdigest())
 
 
 def _default_budget(tok, exs: list[Example]) -> int:

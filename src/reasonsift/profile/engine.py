@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from reasonsift.profile.scoring import Scorer
 from reasonsift.profile.shard import Context, profile_shard
 from reasonsift.profile.summary import finalize
 from reasonsift.profile.writer import RunDir
-from reasonsift.run import build_manifest, input_record, model_identity, run_record
+from reasonsift.run import build_manifest, examples_input, model_identity, run_record
 
 # Tokenizers report a huge sentinel (1e30) when they have no limit.
 _NO_LIMIT = 10**8
@@ -57,18 +55,6 @@ def context_length(model, tokenizer, cfg: ProfileConfig) -> int:
     return min(limits)
 
 
-def _data_input(cfg: ProfileConfig, examples: list[Example]) -> dict:
-    """The data's identity: the file's (or directory's) hash, else (stdin, hub ids, in-process examples) a hash
-    of the examples read; a pipe cannot be read twice."""
-    p = Path(cfg.data) if cfg.data else None
-    if p is not None and (p.is_file() or p.is_dir()):
-        return input_record(cfg.data)
-    h = hashlib.sha256()
-    for ex in examples:
-        h.update(json.dumps(ex.to_dict(), sort_keys=True, default=str).encode() + b"\n")
-    return input_record(cfg.data or None, sha256=h.hexdigest())
-
-
 def _resolved(pairs: list[ModelPair | None]) -> dict:
     """Facts fixed at start-up that change the numbers: the dtype ``auto`` resolved to."""
     dtypes = {str(next(p[0].parameters()).dtype).removeprefix("torch.") for p in pairs if p is not None}
@@ -102,7 +88,7 @@ def run_profile(
     if cfg.limit:
         examples = examples[: cfg.limit]
     _check_ids(examples)
-    data_input = _data_input(cfg, examples)
+    data_input = examples_input(cfg.data, examples)
     student, tok = model if model is not None else _load(cfg.model, cfg)
     scorer_pair = scorer_model or (_load(cfg.scorer_model, cfg) if cfg.scorer_model else None)
     compare_pair = compare_model or (_load(cfg.compare_model, cfg) if cfg.compare_model else None)

@@ -10,7 +10,13 @@ from reasonsift.run.dir import (
     run_record,
     shard_name,
 )
-from reasonsift.run.manifest import build_manifest, input_record, model_identity, read_manifest
+from reasonsift.run.manifest import (
+    build_manifest,
+    examples_input,
+    input_record,
+    model_identity,
+    read_manifest,
+)
 
 __all__ = [
     "CONFIG_FILE",
@@ -19,6 +25,7 @@ __all__ = [
     "RunDir",
     "StageConfig",
     "build_manifest",
+    "examples_input",
     "input_record",
     "model_identity",
     "option_name",

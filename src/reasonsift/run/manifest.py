@@ -55,6 +55,18 @@ def model_identity(model, name: str, revision: str | None) -> dict[str, Any]:
     return out
 
 
+def examples_input(path: str | Path | None, examples) -> dict[str, Any]:
+    """The identity of data a stage read: the file's (or directory's) hash, else (stdin, a pipe, a hub id,
+    in-process or generated examples) a hash of the examples themselves; a pipe cannot be read twice."""
+    p = Path(path) if path else None
+    if p is not None and (p.is_file() or p.is_dir()):
+        return input_record(path)
+    h = hashlib.sha256()
+    for ex in examples:
+        h.update(json.dumps(ex.to_dict(), sort_keys=True, default=str).encode() + b"\n")
+    return input_record(path or None, sha256=h.hexdigest())
+
+
 def input_record(path: str | Path | None, sha256: str | None = None) -> dict[str, Any]:
     """``{path, sha256}`` of an input (a file or a directory; hub ids get no hash), plus ``run_dir`` and
     ``stage`` when it lies inside a run directory, so a later stage names its parents by their data."""
