@@ -19,11 +19,11 @@ TINY = str(Path(reasonsift.__file__).parent / "assets" / "models" / "tiny-arith"
 VERBS = [
     ["data", "convert"], ["data", "validate"], ["data", "stats"], ["data", "generate"], ["data", "corrupt"],
     ["model", "pretrain"], ["model", "eval"], ["model", "info"], ["profile"], ["view"], ["demo"], ["eval"],
-    ["compare"], ["select"], ["select", "reflect"], ["train", "sft"],
+    ["compare"], ["select"], ["select", "reflect"], ["train", "sft"], ["train", "grpo"],
 ]  # fmt: skip
 WRITERS = {
     "data convert", "data generate", "data corrupt", "model pretrain", "model eval", "profile", "view", "eval",
-    "select", "select reflect", "train sft",
+    "select", "select reflect", "train sft", "train grpo",
 }  # fmt: skip
 
 

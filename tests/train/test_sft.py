@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from train_helpers import TINY, loads_in_fresh_process
+from train_helpers import curves as read_curves
 
-import reasonsift
 from reasonsift.data.io import write_examples
 from reasonsift.models.load import load
 from reasonsift.profile.render import Renderer
 from reasonsift.tasks import get_task
+from reasonsift.train.common import COST_FILE, CURVES_FILE, MERGED_DIR, MODEL_DIR
 from reasonsift.train.sft import (
-    COST_FILE,
-    CURVES_FILE,
-    MERGED_DIR,
-    MODEL_DIR,
     Collator,
     SFTRunConfig,
     build_rows,
@@ -28,7 +24,6 @@ from reasonsift.train.sft import (
     main,
 )
 
-TINY = Path(reasonsift.__file__).parent / "assets" / "models" / "tiny-arith"
 N = 4
 
 
@@ -42,10 +37,6 @@ def data(tmp_path_factory) -> Path:
 def _cfg(data, out, **kw) -> SFTRunConfig:
     base = {"model": str(TINY), "data": str(data), "out_dir": str(out), "batch_size": N, "max_steps": 1}
     return SFTRunConfig(**{**base, **kw})
-
-
-def _curves(out: Path) -> list[dict]:
-    return [json.loads(x) for x in (out / CURVES_FILE).read_text().splitlines()]
 
 
 def _reference(data: Path, mask: str, normalize: str, rho: float = 0.2) -> tuple[float, int]:
@@ -78,7 +69,7 @@ def _reference(data: Path, mask: str, normalize: str, rho: float = 0.2) -> tuple
 )
 def test_first_step_loss_is_the_masked_nll_of_a_direct_forward_pass(data, tmp_path, mask, normalize):
     main(_cfg(data, tmp_path / "run", mask=mask, normalize=normalize))
-    first = _curves(tmp_path / "run")[0]
+    first = read_curves(tmp_path / "run")[0]
     ref_mask = "completion" if mask == "completion" else "forking"
     want, n_sel = _reference(data, ref_mask, normalize)
     assert first["tokens_in_loss"] == n_sel  # the random control: as many tokens as the forking mask
@@ -109,7 +100,7 @@ def test_random_control_matches_forking_count_per_sequence(data):
 def test_full_run_changes_every_parameter_and_writes_the_run(data, tmp_path):
     out = tmp_path / "run"
     cost = main(_cfg(data, out, mask="forking", max_steps=2, batch_size=2, lr=1e-3))
-    curves = _curves(out)
+    curves = read_curves(out)
     assert [e["step"] for e in curves] == [1, 2]
     for e in curves:
         assert {"step", "loss", "tokens_in_loss", "completion_tokens", "lr", "grad_norm"} <= set(e)
@@ -125,7 +116,7 @@ def test_full_run_changes_every_parameter_and_writes_the_run(data, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage"] == "sft" and manifest["models"]["student"]["files_sha256"]
     assert manifest["inputs"][0]["sha256"]
-    _loads_in_fresh_process(out / MODEL_DIR)
+    loads_in_fresh_process(out / MODEL_DIR)
 
 
 def test_lora_changes_only_adapter_weights_and_merges(data, tmp_path):
@@ -141,20 +132,8 @@ def test_lora_changes_only_adapter_weights_and_merges(data, tmp_path):
     assert set(before) == set(merged)
     changed = {k for k in before if not torch.equal(before[k], merged[k])}
     assert changed and all(k.endswith("proj.weight") for k in changed)  # embeddings, norms, head: frozen
-    _loads_in_fresh_process(out / MERGED_DIR)
-    _loads_in_fresh_process(out / MODEL_DIR, adapter=True)
-
-
-def _loads_in_fresh_process(path: Path, adapter: bool = False) -> None:
-    cls = "from peft import AutoPeftModelForCausalLM as M" if adapter else (
-        "from transformers import AutoModelForCausalLM as M"
-    )  # fmt: skip
-    code = (
-        f"{cls}\nimport torch\nm = M.from_pretrained({str(path)!r})\n"
-        "print(m(input_ids=torch.tensor([[1, 2, 3]])).logits.shape)"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
-    assert r.returncode == 0, r.stderr[-2000:]
+    loads_in_fresh_process(out / MERGED_DIR)
+    loads_in_fresh_process(out / MODEL_DIR, adapter=True)
 
 
 def test_config_errors_name_the_field():
@@ -179,7 +158,7 @@ def test_forking_mask_from_a_profile_run_gives_the_same_first_step(data, tmp_pat
         )
     )
     main(_cfg(data, tmp_path / "run", mask="forking", profile=str(prof)))
-    first = _curves(tmp_path / "run")[0]
+    first = read_curves(tmp_path / "run")[0]
     want, n_sel = _reference(data, "forking", "all")
     assert first["tokens_in_loss"] == n_sel
     assert first["loss"] == pytest.approx(want, rel=1e-4)
@@ -195,7 +174,7 @@ def test_killed_run_resumed_gives_the_same_curve(data, tmp_path):
     out = tmp_path / "run"
     cfg = {"mask": "random", "max_steps": 4, "batch_size": 2, "save_every": 2, "lr": 1e-3}
     main(_cfg(data, out, **cfg))
-    full = _curves(out)
+    full = read_curves(out)
     # as if killed after the checkpoint at step 2: later checkpoints and the manifest never written
     import shutil
 
@@ -207,7 +186,7 @@ def test_killed_run_resumed_gives_the_same_curve(data, tmp_path):
     with pytest.raises(ValueError, match="^out_dir: .* already holds a sft run"):
         main(_cfg(data, out, **cfg))
     main(_cfg(data, out, **cfg, resume=True))
-    resumed = _curves(out)
+    resumed = read_curves(out)
     assert [e["step"] for e in resumed] == [1, 2, 3, 4]
     assert [e.get("kept", False) for e in resumed] == [True, True, False, False]
     for a, b in zip(full, resumed, strict=True):

@@ -15,9 +15,6 @@ checkpoints (``RUN/checkpoints/checkpoint-N``, the standard HF layout), resume, 
 
 from __future__ import annotations
 
-import json
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,22 +40,31 @@ from reasonsift.run import (
     model_identity,
     run_record,
 )
-from reasonsift.utils.io import atomic_write_text
+from reasonsift.train.common import (
+    COST_FILE,
+    CURVES_FILE,
+    OUTPUTS,
+    absolute_base,
+    append_curve,
+    as_float,
+    check_common,
+    cost_record,
+    export,
+    lora_config,
+    quiet,
+    read_curves,
+    resolve_device,
+    resume_point,
+    train_timed,
+    trainer_args,
+)
 
 MASKS = ("completion", "forking", "bottom", "random")
-CURVES_FILE = "curves.jsonl"
-COST_FILE = "cost.json"
-MODEL_DIR = "model"
-MERGED_DIR = "model-merged"
-CHECKPOINTS = "checkpoints"
-OUTPUTS = (CURVES_FILE, COST_FILE, MODEL_DIR, MERGED_DIR, CHECKPOINTS)
-# Tina (arXiv 2504.15777): LoRA rank 32, alpha 128, on every linear projection.
-LORA_R, LORA_ALPHA = 32, 128
 
 
 @dataclass
 class SFTRunConfig(StageConfig):
-    RUNTIME_ONLY: ClassVar[tuple[str, ...]] = ("resume", "overwrite", "save_every", "device")
+    RUNTIME_ONLY: ClassVar[tuple[str, ...]] = ("resume", "overwrite", "save_every", "device", "report_to")
 
     model: str = ""
     data: str = ""
@@ -72,11 +78,14 @@ class SFTRunConfig(StageConfig):
     max_steps: int = 100
     batch_size: int = 8
     lr: float = 1e-4
+    lr_scheduler: str = "linear"  # decay to 0 over max_steps: linear, cosine, or constant
+    warmup_steps: int = 0  # linear warm-up from 0 to lr over the first N steps
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     max_length: int = 1024  # longer renderings are an error, never silently cut
     seed: int = 0
     save_every: int = 50  # checkpoint every N steps (what --resume continues from)
+    report_to: str = "none"  # TRL/transformers integrations, comma-separated: tensorboard, wandb, ...
     device: str = "auto"
     resume: bool = False
     overwrite: bool = False
@@ -89,13 +98,9 @@ class SFTRunConfig(StageConfig):
         if self.pool not in LOSS_POOLS:
             raise ValueError(f"pool: expected one of {', '.join(LOSS_POOLS)}, got {self.pool!r}")
         check_rho(self.rho)
-        for name in ("max_steps", "batch_size", "max_length", "save_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr: expected > 0, got {self.lr}")
-        if self.resume and self.overwrite:
-            raise ValueError("resume: --resume and --overwrite exclude each other")
+        if self.max_length < 1:
+            raise ValueError(f"max_length: expected >= 1, got {self.max_length}")
+        check_common(self)
 
     def validate(self) -> None:
         for name in ("model", "data", "out_dir"):
@@ -246,10 +251,9 @@ def make_trainer_class():
                     "completion_tokens": self._acc["completion_tokens"],
                     "tokens": self._acc["tokens"],
                     "lr": logs.get("learning_rate"),
-                    "grad_norm": _float(logs.get("grad_norm")),
+                    "grad_norm": as_float(logs.get("grad_norm")),
                 }
-                with open(self.curves_path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(entry) + "\n")
+                append_curve(self.curves_path, entry)
                 for k in self.totals:
                     self.totals[k] += self._acc[k]
                 self._acc = dict.fromkeys(self._acc, 0)
@@ -257,10 +261,6 @@ def make_trainer_class():
             super().log(logs, start_time)
 
     return MaskedSFTTrainer
-
-
-def _float(x: Any) -> float | None:
-    return None if x is None else float(x)
 
 
 # -- main ----------------------------------------------------------------------------------------------
@@ -284,104 +284,39 @@ def main(cfg: SFTRunConfig) -> dict[str, Any]:
     run.check(run_record("sft", cfg, inputs), resume=cfg.resume, overwrite=cfg.overwrite)
     model, tok = load(cfg.model, device="cpu", dtype="float32")
     model_in = model_identity(model, cfg.model, None)
-    if Path(
-        cfg.model
-    ).is_dir():  # an adapter names its base by this path: absolute, so it loads from anywhere
-        model.config._name_or_path = str(Path(cfg.model).resolve())
+    absolute_base(model, cfg.model)
     examples = read_examples(cfg.data).examples
     if not examples:
         raise ValueError(f"data: {cfg.data} holds no examples")
     prof = read_profile(cfg.profile) if cfg.profile and cfg.mask != "completion" else None
     rows = build_rows(examples, tok, cfg.max_length, prof)
-    device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(cfg.device)
     run.begin(run_record("sft", cfg, inputs), resume=cfg.resume, overwrite=cfg.overwrite)
-
-    ckpts = sorted((out / CHECKPOINTS).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    resume_from = str(ckpts[-1]) if cfg.resume and ckpts else None
-    curves = out / CURVES_FILE
-    _truncate_curves(curves, int(ckpts[-1].name.split("-")[1]) if resume_from else 0)
+    resume_from, _ = resume_point(out, cfg.resume)
 
     args = SFTConfig(
-        output_dir=str(out / CHECKPOINTS),
-        max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size,
+        **trainer_args(cfg, out, device),
         gradient_accumulation_steps=1,
-        learning_rate=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        lr_scheduler_type="linear",
-        warmup_steps=0,
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        logging_steps=1,
-        save_strategy="steps",
-        save_steps=cfg.save_every,
-        report_to="none",
         remove_unused_columns=False,
         dataset_kwargs={"skip_prepare_dataset": True},
-        use_cpu=device == "cpu",
-        bf16=False,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=device != "cpu",
-        disable_tqdm=True,
         max_length=None,
     )
-    peft_config = None
-    if cfg.lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(
-            r=LORA_R,
-            lora_alpha=LORA_ALPHA,
-            target_modules="all-linear",
-            lora_dropout=0.0,
-            task_type="CAUSAL_LM",
-        )
     trainer = make_trainer_class()(
         model=model,
         args=args,
         data_collator=Collator(tok.pad_token_id),
         train_dataset=Dataset.from_list(rows),
         processing_class=tok,
-        peft_config=peft_config,
+        peft_config=lora_config() if cfg.lora else None,
         run_cfg=cfg,
-        curves=curves,
+        curves=out / CURVES_FILE,
     )
-    from transformers.trainer_callback import PrinterCallback
-
-    trainer.remove_callback(PrinterCallback)  # curves.jsonl is the log; no dict per step on stdout
+    quiet(trainer)
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    t0 = time.perf_counter()
-    trainer.train(resume_from_checkpoint=resume_from)
-    wall = time.perf_counter() - t0
-
-    trained = trainer.model
-    trained.save_pretrained(out / MODEL_DIR)
-    tok.save_pretrained(out / MODEL_DIR)
-    if cfg.lora:
-        merged = trained.merge_and_unload()
-        merged.save_pretrained(out / MERGED_DIR)
-        tok.save_pretrained(out / MERGED_DIR)
-
-    log = [json.loads(x) for x in curves.read_text().splitlines()] if curves.exists() else []
-    seen = sum(e["tokens"] for e in log)
-    n_dev = max(1, torch.cuda.device_count()) if device != "cpu" else 1
-    cost = {
-        "steps": len(log),
-        "tokens_seen": seen,
-        "tokens_in_loss": sum(e["tokens_in_loss"] for e in log),
-        "completion_tokens": sum(e["completion_tokens"] for e in log),
-        "wall_s": round(wall, 3),  # this process only (a resumed run adds its own)
-        "device": device,
-        "device_hours": wall * n_dev / 3600,
-        # 6 N T (Kaplan et al., arXiv 2001.08361) with N = trainable parameters: forward and backward of the
-        # trained weights only. It undercounts LoRA, whose frozen base still runs forward (2 N_frozen T) and
-        # backward through activations; n_parameters lets a reader add that.
-        "flops_estimate": 6 * trainable * seen,
-        "trainable_parameters": trainable,
-        "n_parameters": sum(p.numel() for p in trained.parameters()),
-        "final_loss": log[-1]["loss"] if log else math.nan,
-    }
+    wall = train_timed(trainer, resume_from)
+    trained = export(trainer, tok, out, cfg.lora)
+    n_params = sum(p.numel() for p in trained.parameters())
+    cost = cost_record(read_curves(out / CURVES_FILE), wall, device, trainable, n_params)
     run.write_json(COST_FILE, cost)
     manifest = build_manifest(
         "sft",
@@ -393,11 +328,3 @@ def main(cfg: SFTRunConfig) -> dict[str, Any]:
     )
     run.write_json(MANIFEST_FILE, manifest)
     return cost
-
-
-def _truncate_curves(path: Path, upto: int) -> None:
-    """Keep the curve lines up to step ``upto`` (a resumed run rewrites what came after its checkpoint)."""
-    if not path.exists():
-        return
-    kept = [x for x in path.read_text().splitlines() if x and json.loads(x)["step"] <= upto]
-    atomic_write_text(path, "".join(x + "\n" for x in kept))
