@@ -131,6 +131,11 @@ def _real_runs(tmp: Path, data: Path, run: Path) -> dict[str, tuple[dict, Path |
             {"model": TINY, "data": str(data), "out_dir": str(tmp / "t"), "max_steps": 1, "batch_size": 2},
             tmp / "t" / "cost.json",
         ),
+        "train grpo": (
+            {"model": TINY, "task": "arith", "n_prompts": 2, "num_generations": 2, "batch_size": 4,
+             "max_steps": 1, "out_dir": str(tmp / "g")},
+            tmp / "g" / "cost.json",
+        ),  # fmt: skip
     }
 
 

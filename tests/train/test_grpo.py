@@ -273,3 +273,17 @@ def test_config_errors_name_the_field():
             GRPORunConfig(**kw)
     with pytest.raises(ValueError, match="^task: give exactly one"):
         GRPORunConfig(model="m", out_dir="o").validate()
+
+
+def test_cli_needs_a_task_or_data_and_names_the_option(tmp_path):
+    from typer.testing import CliRunner
+
+    from reasonsift.cli import app
+
+    res = CliRunner().invoke(app, ["train", "grpo", "-m", str(TINY), "-o", str(tmp_path / "r")])
+    assert res.exit_code == 1 and "--task: give exactly one of --task and --data" in res.output
+    res = CliRunner().invoke(
+        app, ["train", "grpo", "-m", str(TINY), "--task", "arith", "--batch-size", "6", "-o", str(tmp_path / "r")]
+    )
+    assert res.exit_code == 1 and "--batch-size: 6 completions is not a multiple" in res.output
+    assert not (tmp_path / "r").exists()

@@ -133,6 +133,8 @@ def train_timed(trainer, resume_from: str | None) -> float:
 def export(trainer, tok, out: Path, lora: bool):
     """``RUN/model`` (the full model, or the adapter) and with LoRA ``RUN/model-merged``; returns the model."""
     trained = trainer.model
+    if not trainer.is_world_process_zero():  # one writer under accelerate launch
+        return trained
     trained.save_pretrained(out / MODEL_DIR)
     tok.save_pretrained(out / MODEL_DIR)
     if lora:

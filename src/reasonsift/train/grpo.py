@@ -408,7 +408,8 @@ def make_trainer_class():
                 "kl": as_float(logs.get("kl")),
                 "outcomes": self.reward.take(),
             }
-            append_curve(self.curves_path, entry)
+            if self.is_world_process_zero():  # one curve, however many processes
+                append_curve(self.curves_path, entry)
             self._reset()
 
     return ForkingGRPOTrainer

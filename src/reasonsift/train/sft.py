@@ -253,7 +253,8 @@ def make_trainer_class():
                     "lr": logs.get("learning_rate"),
                     "grad_norm": as_float(logs.get("grad_norm")),
                 }
-                append_curve(self.curves_path, entry)
+                if self.is_world_process_zero():  # one curve, however many processes
+                    append_curve(self.curves_path, entry)
                 for k in self.totals:
                     self.totals[k] += self._acc[k]
                 self._acc = dict.fromkeys(self._acc, 0)
