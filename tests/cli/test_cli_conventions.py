@@ -132,8 +132,15 @@ def _real_runs(tmp: Path, data: Path, run: Path) -> dict[str, tuple[dict, Path |
             tmp / "t" / "cost.json",
         ),
         "train grpo": (
-            {"model": TINY, "task": "arith", "n_prompts": 2, "num_generations": 2, "batch_size": 4,
-             "max_steps": 1, "out_dir": str(tmp / "g")},
+            {
+                "model": TINY,
+                "task": "arith",
+                "n_prompts": 2,
+                "num_generations": 2,
+                "batch_size": 4,
+                "max_steps": 1,
+                "out_dir": str(tmp / "g"),
+            },
             tmp / "g" / "cost.json",
         ),  # fmt: skip
     }

@@ -110,7 +110,11 @@ def _reference_entropies(model, batch) -> list[torch.Tensor]:
     """Per completion, unpadded: H of the distribution predicting each completion token (float64)."""
     out = []
     for p_ids, p_m, c_ids, c_m in zip(
-        batch["prompt_ids"], batch["prompt_mask"], batch["completion_ids"], batch["completion_mask"], strict=True
+        batch["prompt_ids"],
+        batch["prompt_mask"],
+        batch["completion_ids"],
+        batch["completion_mask"],
+        strict=True,
     ):
         p, c = p_ids[p_m.bool()], c_ids[c_m.bool()]
         ids = torch.cat([p, c])[None]
@@ -283,7 +287,8 @@ def test_cli_needs_a_task_or_data_and_names_the_option(tmp_path):
     res = CliRunner().invoke(app, ["train", "grpo", "-m", str(TINY), "-o", str(tmp_path / "r")])
     assert res.exit_code == 1 and "--task: give exactly one of --task and --data" in res.output
     res = CliRunner().invoke(
-        app, ["train", "grpo", "-m", str(TINY), "--task", "arith", "--batch-size", "6", "-o", str(tmp_path / "r")]
+        app,
+        ["train", "grpo", "-m", str(TINY), "--task", "arith", "--batch-size", "6", "-o", str(tmp_path / "r")],
     )
     assert res.exit_code == 1 and "--batch-size: 6 completions is not a multiple" in res.output
     assert not (tmp_path / "r").exists()

@@ -80,7 +80,9 @@ def grpo(
     ),
     out_dir: Path = typer.Option(None, "--out", "-o", metavar="RUN", help="Run directory to write."),
     n_prompts: int = typer.Option(G("n_prompts"), help="With --task: train items to generate."),
-    difficulty: int = typer.Option(G("difficulty"), help="With --task: its difficulty (default: the task's)."),
+    difficulty: int = typer.Option(
+        G("difficulty"), help="With --task: its difficulty (default: the task's)."
+    ),
     data_seed: int = typer.Option(G("data_seed"), help="With --task: seed of the items."),
     verifier: str = typer.Option(G("verifier"), help="Reward verifier: auto, task, mc, math, exact."),
     format_reward: float = typer.Option(
@@ -88,7 +90,9 @@ def grpo(
     ),
     mask: str = typer.Option(G("mask"), help="Tokens in the policy loss: all, forking, bottom or random."),
     rho: float = typer.Option(G("rho"), help="Forking share (TRL's top_entropy_quantile)."),
-    pool: str = typer.Option(G("pool"), help="Entropy-quantile pool: micro-batch (TRL's), batch or sequence."),
+    pool: str = typer.Option(
+        G("pool"), help="Entropy-quantile pool: micro-batch (TRL's), batch or sequence."
+    ),
     normalize: str = typer.Option(
         G("normalize"), help="Loss divisor: all completion tokens (the paper) or the selected tokens."
     ),
@@ -112,7 +116,9 @@ def grpo(
         G("overlap_every"), help="Forking-position overlap with the starting model every N steps (0: never)."
     ),
     seed: int = typer.Option(G("seed"), help="Seed of initialisation, sampling, data order, random mask."),
-    save_every: int = typer.Option(G("save_every"), help="Checkpoint every N steps (what --resume continues)."),
+    save_every: int = typer.Option(
+        G("save_every"), help="Checkpoint every N steps (what --resume continues)."
+    ),
     report_to: str = typer.Option(G("report_to"), help="none, or TRL integrations: tensorboard, wandb, ..."),
     device: str = typer.Option(G("device"), help="auto, cpu, cuda."),
     resume: bool = flag(G("resume"), "--resume", "Continue the run in RUN from its last checkpoint."),
