@@ -20,10 +20,11 @@ VERBS = [
     ["data", "convert"], ["data", "validate"], ["data", "stats"], ["data", "generate"], ["data", "corrupt"],
     ["model", "pretrain"], ["model", "eval"], ["model", "info"], ["profile"], ["view"], ["demo"], ["eval"],
     ["compare"], ["select"], ["select", "reflect"], ["train", "sft"], ["train", "grpo"],
+    ["retest"],
 ]  # fmt: skip
 WRITERS = {
     "data convert", "data generate", "data corrupt", "model pretrain", "model eval", "profile", "view", "eval",
-    "select", "select reflect", "train sft", "train grpo",
+    "select", "select reflect", "train sft", "train grpo", "retest",
 }  # fmt: skip
 
 
@@ -142,7 +143,11 @@ def _real_runs(tmp: Path, data: Path, run: Path) -> dict[str, tuple[dict, Path |
                 "out_dir": str(tmp / "g"),
             },
             tmp / "g" / "cost.json",
-        ),  # fmt: skip
+        ),
+        "retest": (
+            {"claim": "C1", "quick": True, "seeds": 1, "steps": 1, "n_test": 4, "out_dir": str(tmp / "rt")},
+            tmp / "rt" / "verdicts.json",
+        ),
     }
 
 

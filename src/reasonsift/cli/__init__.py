@@ -9,6 +9,7 @@ from reasonsift.cli import demo as _demo
 from reasonsift.cli import eval as _eval
 from reasonsift.cli import model as _model
 from reasonsift.cli import profile as _profile
+from reasonsift.cli import retest as _retest
 from reasonsift.cli import select as _select
 from reasonsift.cli import train as _train
 from reasonsift.cli import view as _view
@@ -28,7 +29,10 @@ app.command("profile")(_profile.profile)
 app.command("eval")(_eval.eval_)
 app.command("compare")(_eval.compare)
 app.add_typer(_select.app, name="select", help="Select a budgeted, explained subset (docs/select.md).")
-app.add_typer(_train.app, name="train", help="Fine-tune on TRL: SFT with token masks (docs/train.md).")
+app.add_typer(
+    _train.app, name="train", help="Fine-tune on TRL: SFT and GRPO with token masks (docs/train.md)."
+)
+app.command("retest")(_retest.retest)
 app.command("view")(_view.view)
 app.command("demo")(_demo.demo)
 
