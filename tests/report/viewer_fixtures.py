@@ -231,3 +231,8 @@ def sample_rows(n: int = 7, seed: int = 0) -> list[dict[str, Any]]:
             row["answer"] = f"{a} {XSS_CLOSE}"
         rows.append(row)
     return rows
+
+
+def severe(drv) -> list[str]:
+    """The browser console's SEVERE entries (errors)."""
+    return [e["message"] for e in drv.get_log("browser") if e["level"] == "SEVERE"]
