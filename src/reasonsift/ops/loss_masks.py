@@ -65,11 +65,11 @@ def random_matched_mask(
     return (ranks < counts.to(valid.device).unsqueeze(1)) & valid
 
 
-def token_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """``-log softmax(logits)[label]`` per position. logits ``[B, L, V]`` (log-probs work too: log_softmax
-    leaves them unchanged), labels ``[B, L]`` aligned (``logits[:, t]`` predicts ``labels[:, t]``); labels
-    outside the vocabulary (e.g. -100) give 0. Returns ``[B, L]`` float32."""
-    lp = F.log_softmax(logits.float(), dim=-1)
+def token_nll(logits: torch.Tensor, labels: torch.Tensor, *, log_probs: bool = False) -> torch.Tensor:
+    """``-log softmax(logits)[label]`` per position. logits ``[B, L, V]`` (``log_probs=True``: already
+    log-probabilities, used as they are), labels ``[B, L]`` aligned (``logits[:, t]`` predicts
+    ``labels[:, t]``); labels outside the vocabulary (e.g. -100) give 0. Returns ``[B, L]`` float32."""
+    lp = logits.float() if log_probs else F.log_softmax(logits.float(), dim=-1)
     safe = labels.clamp(min=0, max=lp.shape[-1] - 1)
     nll = -lp.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
     return nll.masked_fill((labels < 0) | (labels >= lp.shape[-1]), 0.0)
@@ -81,12 +81,14 @@ def masked_loss(
     mask: torch.Tensor,
     completion_mask: torch.Tensor,
     normalize: str = "all",
+    *,
+    log_probs: bool = False,
 ) -> torch.Tensor:
     """Sum of NLL over ``mask`` divided by the completion tokens (``all``) or by the ``mask`` tokens
     (``selected``); 0 when the denominator is 0.
 
     Args:
-        logits: ``[B, L, V]`` logits or log-probs, aligned with ``labels``.
+        logits: ``[B, L, V]`` logits (or, with ``log_probs=True``, log-probabilities), aligned with ``labels``.
         labels: ``[B, L]`` int.
         mask: ``[B, L]`` bool, the selected tokens (a subset of the completion).
         completion_mask: ``[B, L]`` bool/int.
@@ -95,12 +97,13 @@ def masked_loss(
     if normalize not in NORMALIZERS:
         raise ValueError(f"normalize: expected one of {', '.join(NORMALIZERS)}, got {normalize!r}")
     sel = mask.bool() & completion_mask.bool()
-    total = (token_nll(logits, labels) * sel).sum()
+    total = (token_nll(logits, labels, log_probs=log_probs) * sel).sum()
     denom = completion_mask.bool().sum() if normalize == "all" else sel.sum()
     return total / denom.clamp(min=1)
 
 
-def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """H = -sum p log p over the vocabulary at each position (nats, T = 1). ``[B, L, V]`` -> ``[B, L]``."""
-    lp = F.log_softmax(logits.float(), dim=-1)
+def entropy_from_logits(logits: torch.Tensor, *, log_probs: bool = False) -> torch.Tensor:
+    """H = -sum p log p over the vocabulary at each position (nats, T = 1). ``[B, L, V]`` -> ``[B, L]``;
+    ``log_probs=True``: the input is already log-probabilities."""
+    lp = logits.float() if log_probs else F.log_softmax(logits.float(), dim=-1)
     return -(lp.exp() * lp).sum(-1)

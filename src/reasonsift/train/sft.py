@@ -207,13 +207,19 @@ def sft_loss(
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
     targets = batch["input_ids"][:, 1:]
     completion = batch["completion_mask"][:, 1:].bool()
+    # One log-softmax serves the loss and the recomputed entropies (the forking mask's overhead is one pass
+    # over the vocabulary, not two).
+    logp = torch.log_softmax(logits.float(), dim=-1)
     entropy = None
     if cfg.mask != "completion":
         # A profile's entropy at token t is of the distribution that predicts t, i.e. logits[t - 1].
-        entropy = batch["entropy"][:, 1:] if "entropy" in batch else entropy_from_logits(logits.detach())
+        if "entropy" in batch:
+            entropy = batch["entropy"][:, 1:]
+        else:
+            entropy = entropy_from_logits(logp.detach(), log_probs=True)
     gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the random control: seeded per step
     sel = loss_mask(cfg.mask, entropy, completion, cfg.rho, cfg.pool, gen)
-    loss = masked_loss(logits, targets, sel, completion, cfg.normalize)
+    loss = masked_loss(logp, targets, sel, completion, cfg.normalize, log_probs=True)
     counts = {
         "tokens_in_loss": int(sel.sum()),
         "completion_tokens": int(completion.sum()),
