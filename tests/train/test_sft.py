@@ -194,3 +194,10 @@ def test_killed_run_resumed_gives_the_same_curve(data, tmp_path):
         assert a["tokens_in_loss"] == b["tokens_in_loss"]
     with pytest.raises(ValueError, match="^rho: differs"):
         main(_cfg(data, out, **cfg, rho=0.5, resume=True))
+
+
+def test_report_to_tensorboard_writes_event_files(data, tmp_path):
+    pytest.importorskip("tensorboard")
+    out = tmp_path / "run"
+    main(_cfg(data, out, report_to="tensorboard"))
+    assert list((out / "checkpoints" / "runs").rglob("events.out.tfevents.*"))
