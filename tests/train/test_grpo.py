@@ -154,7 +154,7 @@ def test_the_mask_and_loss_inside_trl_match_a_direct_forward_pass(tmp_path, mask
         return seen["mask"]
 
     trainer.get_high_entropy_mask = spy
-    loss = float(trainer._compute_loss(trainer.model, batch))
+    loss = float(trainer._compute_loss(trainer.model, batch).detach())
     got = seen["mask"]
     comp = batch["completion_mask"].bool()
     ents = _reference_entropies(trainer.model, batch)

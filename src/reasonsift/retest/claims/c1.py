@@ -4,10 +4,11 @@ Arms, each fine-tuning the same student on the same data for the same steps (``r
 the tokens in the loss differ: every completion token; the forking tokens (top rho = 0.2 by entropy, per
 sequence, recomputed each step); the bottom 80%; a random 20% matched in count per sequence (the control);
 and with the full size, forking at rho 0.1 and 0.5. ``base`` is the untrained student. Accuracy is greedy, on
-held-out questions of the skill being taught. The built-in setting (calibrated once, RETEST.md): the built-in
+held-out questions of the skill being taught. The built-in setting (calibrated, RETEST.md): the built-in
 ``tiny-arith`` (pretrained to saturation on arith difficulty 1: greedy 0.685 on 400 test items, 0.25 on
-difficulty 2) fine-tuned on arith difficulty 1 + 2, tested on difficulty 2, so every arm lands off the floor
-and the ceiling.
+difficulty 2) fine-tuned on arith difficulty 2 and tested on it: one SFT seed of 200 steps x 32 took
+completion to 0.43 and forking to 0.415, random 20% to 0.28 (docs/train.md), off the floor and the ceiling.
+At 80 steps a first calibration left every arm at or below the base (completion 0.21 vs 0.25): too short.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from reasonsift.retest.spec import ArmRun, ClaimSpec, register
 from reasonsift.retest.verdict import Rule
 
 RHO = 0.2
-DIFFICULTIES = (1, 2)  # trained on both; tested on the harder one
+DIFFICULTIES = (2,)  # trained on
 TEST_DIFFICULTY = 2
 
 
 def sizes(quick: bool) -> dict:
     """Built-in sizes: steps x batch of SFT, training and test items."""
     if quick:
-        return {"steps": 80, "batch_size": 32, "n_train": 2560, "n_test": 200, "lr": 3e-4, "warmup": 8}
+        return {"steps": 120, "batch_size": 32, "n_train": 3840, "n_test": 200, "lr": 3e-4, "warmup": 12}
     return {"steps": 200, "batch_size": 32, "n_train": 6400, "n_test": 400, "lr": 3e-4, "warmup": 20}
 
 
