@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ MERGED_DIR = "model-merged"
 CHECKPOINTS = "checkpoints"
 OUTPUTS = (CURVES_FILE, COST_FILE, MODEL_DIR, MERGED_DIR, CHECKPOINTS)
 LR_SCHEDULERS = ("linear", "cosine", "constant")
+# TRL passes transformers' renamed `gradient_checkpointing*` arguments on every trainer start: not ours to fix,
+# and one FutureWarning per arm of a re-test buries the output.
+warnings.filterwarnings(
+    "ignore", message=r"`(is_)?gradient_checkpointing\w*` is deprecated", category=FutureWarning
+)
+
 # Tina (arXiv 2504.15777): LoRA rank 32, alpha 128, on every linear projection.
 LORA_R, LORA_ALPHA = 32, 128
 
