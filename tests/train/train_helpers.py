@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import reasonsift
+from reasonsift.train.common import CURVES_FILE, read_curves
 
 TINY = Path(reasonsift.__file__).parent / "assets" / "models" / "tiny-arith"
 
 
 def curves(out: Path) -> list[dict]:
-    return [json.loads(x) for x in (out / "curves.jsonl").read_text().splitlines()]
+    return read_curves(out / CURVES_FILE)
 
 
 def loads_in_fresh_process(path: Path, adapter: bool = False) -> None:

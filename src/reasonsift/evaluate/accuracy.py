@@ -78,6 +78,27 @@ def default_max_new_tokens(tokenizer: PreTrainedTokenizerBase, examples: Sequenc
     return 2 * longest + 16
 
 
+def greedy_replies(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    examples: Sequence[Example],
+    *,
+    batch_size: int = 64,
+    max_new_tokens: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Greedy replies to ``examples`` (their question as the user turn, with the generation prompt), in
+    order; ``max_new_tokens`` defaults to :func:`default_max_new_tokens`."""
+    prompts = [
+        render(tokenizer, [{"role": "user", "content": prompt_text(e)}], add_generation_prompt=True)
+        for e in examples
+    ]
+    budget = max_new_tokens or default_max_new_tokens(tokenizer, examples)
+    return greedy_generate(
+        model, tokenizer, prompts, batch_size=batch_size, max_new_tokens=budget, on_batch=on_batch
+    )
+
+
 def evaluate_accuracy(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -102,13 +123,8 @@ def evaluate_accuracy(
         task = get_task(name)
         for split in splits:
             exs = task.generate(n, seed=seed, split=split, difficulty=difficulty)
-            prompts = [
-                render(tokenizer, [{"role": "user", "content": prompt_text(e)}], add_generation_prompt=True)
-                for e in exs
-            ]
-            budget = max_new_tokens or default_max_new_tokens(tokenizer, exs)
-            replies = greedy_generate(
-                model, tokenizer, prompts, batch_size=batch_size, max_new_tokens=budget, on_batch=on_batch
+            replies = greedy_replies(
+                model, tokenizer, exs, batch_size=batch_size, max_new_tokens=max_new_tokens, on_batch=on_batch
             )
             outcomes = verify_responses(task, exs, replies)
             result.scores.append(TaskScore.count(name, split, outcomes))

@@ -39,21 +39,13 @@ def greedy_scores(model_dir: str | Path, examples: list, *, batch_size: int = 64
     """1.0 where the model's greedy reply to an example is correct (its verifier), else 0.0; in order."""
     import torch
 
-    from reasonsift.evaluate.accuracy import default_max_new_tokens
-    from reasonsift.evaluate.generate import greedy_generate
-    from reasonsift.evaluate.stage import render_prompt
+    from reasonsift.evaluate.accuracy import greedy_replies
     from reasonsift.evaluate.verify import verify_all
     from reasonsift.models.load import load
 
     model, tok = load(str(model_dir), device="cpu", dtype="float32")
     with torch.no_grad():
-        replies = greedy_generate(
-            model,
-            tok,
-            [render_prompt(tok, e) for e in examples],
-            batch_size=batch_size,
-            max_new_tokens=default_max_new_tokens(tok, examples),
-        )
+        replies = greedy_replies(model, tok, examples, batch_size=batch_size)
     return np.array([float(o.correct) for o in verify_all(replies, examples)])
 
 
@@ -82,19 +74,21 @@ def token_facts(start: str | Path, trained: list[str | Path], examples: list, rh
     from reasonsift.ops.loss_masks import entropy_from_logits, forking_loss_mask
     from reasonsift.train.sft import Collator, build_rows
 
-    def entropies(path):
-        model, tok = load(str(path), device="cpu", dtype="float32")
-        batch = Collator(tok.pad_token_id)(build_rows(examples, tok, 10**6))
+    model0, tok = load(str(start), device="cpu", dtype="float32")  # trained models keep the start's tokenizer
+    batch = Collator(tok.pad_token_id)(build_rows(examples, tok, 10**6))
+    comp = batch["completion_mask"][:, 1:].bool()
+
+    def entropies(model):
         with torch.no_grad():
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        return entropy_from_logits(logits[:, :-1]), batch["completion_mask"][:, 1:].bool()
+        return entropy_from_logits(logits[:, :-1])
 
-    h0, comp = entropies(start)
+    h0 = entropies(model0)
     vals = h0[comp].double()
     fork0 = forking_loss_mask(h0, comp, rho, "sequence")
     overlaps = []
     for path in trained:
-        h1, _ = entropies(path)
+        h1 = entropies(load(str(path), device="cpu", dtype="float32")[0])
         fork1 = forking_loss_mask(h1, comp, rho, "sequence")
         overlaps.append(float((fork0 & fork1).sum() / fork0.sum()))
     return {

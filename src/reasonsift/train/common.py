@@ -124,17 +124,36 @@ def read_curves(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines() if x] if path.exists() else []
 
 
-def quiet(trainer) -> None:
-    """``curves.jsonl`` is the log: no dict per step on stdout."""
+def train_to_end(
+    trainer, tok, run, cfg, *, stage: str, out: Path, device: str, resume_from: str | None, model_in: dict,
+    inputs: dict[str, dict], resolved: dict[str, Any] | None = None, cost_extra=None,
+) -> dict[str, Any]:  # fmt: skip
+    """Train (``curves.jsonl`` is the log: no dict per step on stdout), export the model, write ``cost.json``
+    and the manifest; return the cost record. ``cost_extra(curves)`` adds a trainer's own cost fields."""
     from transformers.trainer_callback import PrinterCallback
 
+    from reasonsift.run import MANIFEST_FILE, build_manifest
+
     trainer.remove_callback(PrinterCallback)
-
-
-def train_timed(trainer, resume_from: str | None) -> float:
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    trained = export(trainer, tok, out, cfg.lora)
+    log = read_curves(out / CURVES_FILE)
+    n_params = sum(p.numel() for p in trained.parameters())
+    cost = cost_record(log, wall, device, trainable, n_params, **(cost_extra(log) if cost_extra else {}))
+    run.write_json(COST_FILE, cost)
+    manifest = build_manifest(
+        stage,
+        cfg.to_dict(),
+        models={"student": model_in},
+        inputs=list(inputs.values()),
+        resolved={"device": device, **(resolved or {})},
+        result=cost,
+    )
+    run.write_json(MANIFEST_FILE, manifest)
+    return cost
 
 
 def export(trainer, tok, out: Path, lora: bool):

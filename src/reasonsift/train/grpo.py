@@ -34,30 +34,23 @@ import torch
 from reasonsift.ops.loss_masks import NORMALIZERS, bottom_mask, forking_loss_mask, random_matched_mask
 from reasonsift.ops.masks import DEFAULT_RHO, check_rho, forking_threshold, threshold_mask
 from reasonsift.run import (
-    MANIFEST_FILE,
     RunDir,
     StageConfig,
-    build_manifest,
     examples_input,
     model_identity,
     run_record,
 )
 from reasonsift.train.common import (
-    COST_FILE,
     CURVES_FILE,
     OUTPUTS,
     absolute_base,
     append_curve,
     as_float,
     check_common,
-    cost_record,
-    export,
     lora_config,
-    quiet,
-    read_curves,
     resolve_device,
     resume_point,
-    train_timed,
+    train_to_end,
     trainer_args,
 )
 
@@ -307,19 +300,24 @@ def make_trainer_class():
             return out
 
         @torch.no_grad()
+        def _entropy_of(self, model, x: dict, rows: slice = slice(None)) -> torch.Tensor:
+            """Per-token entropies of ``model`` on the completions of ``x`` (TRL's batch dict), rows ``rows``."""
+            ids = torch.cat([x["prompt_ids"][rows], x["completion_ids"][rows]], 1)
+            att = torch.cat([x["prompt_mask"][rows], x["completion_mask"][rows]], 1)
+            keep = x["completion_ids"].shape[1]
+            return self._get_per_token_logps_and_entropies(model, ids, att, keep, compute_entropy=True)[1]
+
+        @torch.no_grad()
         def _batch_tau(self, out: dict) -> torch.Tensor:
             """tau over every completion token of the optimizer step (all its micro-batches, all processes),
             under the weights the step's losses are taken with; one copy per row so TRL's split keeps it."""
+            n, step = out["prompt_ids"].shape[0], self.args.per_device_train_batch_size
             ents = []
-            n = out["prompt_ids"].shape[0]
-            for i in range(0, n, self.args.per_device_train_batch_size):
-                sl = slice(i, i + self.args.per_device_train_batch_size)
-                ids = torch.cat([out["prompt_ids"][sl], out["completion_ids"][sl]], 1)
-                att = torch.cat([out["prompt_mask"][sl], out["completion_mask"][sl]], 1)
-                _, ent, *_ = self._get_per_token_logps_and_entropies(
-                    self.model, ids, att, out["completion_ids"].shape[1], compute_entropy=True
+            for i in range(0, n, step):
+                rows = slice(i, i + step)
+                ents.append(
+                    self._entropy_of(self.model, out, rows)[out["completion_mask"][rows].bool()].float()
                 )
-                ents.append(ent[out["completion_mask"][sl].bool()].float())
             local = torch.cat(ents) if ents else torch.zeros(0)
             pad = -1e9  # as TRL: entropies are >= 0, so the sentinel never collides
             gathered = self.accelerator.gather(
@@ -339,7 +337,7 @@ def make_trainer_class():
             else:
                 forking = forking_loss_mask(entropies, comp, cfg.rho, "sequence")
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.state.global_step)
-            sel = select_tokens(cfg.mask, forking, comp, gen).to(entropies.device) & comp
+            sel = select_tokens(cfg.mask, forking, comp, gen).to(entropies.device)
             if self.model.training and self._inputs is not None:
                 self._log_tokens(entropies, comp, forking, sel)
             if cfg.normalize == "selected" and cfg.mask != "all":
@@ -366,21 +364,11 @@ def make_trainer_class():
             return forking_loss_mask(entropies, comp, self.run_cfg.rho, pool)
 
         def _start_entropies(self) -> torch.Tensor:
-            x = self._inputs
-            ids = torch.cat([x["prompt_ids"], x["completion_ids"]], 1)
-            att = torch.cat([x["prompt_mask"], x["completion_mask"]], 1)
-            keep = x["completion_ids"].shape[1]
             if self._start_model is not None:
-                _, ent, *_ = self._get_per_token_logps_and_entropies(
-                    self._start_model, ids, att, keep, compute_entropy=True
-                )
-                return ent
+                return self._entropy_of(self._start_model, self._inputs)
             model = self.accelerator.unwrap_model(self.model)
             with model.disable_adapter():
-                _, ent, *_ = self._get_per_token_logps_and_entropies(
-                    model, ids, att, keep, compute_entropy=True
-                )
-            return ent
+                return self._entropy_of(model, self._inputs)
 
         def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
             # TRL's log adds its step metrics (reward, reward_std, lengths, ...) to ``logs`` in place.
@@ -472,31 +460,16 @@ def main(cfg: GRPORunConfig) -> dict[str, Any]:
 
     reward = VerifierReward(cfg.verifier, cfg.format_reward)
     trainer = build_trainer(cfg, model, tok, examples, out, device, max_len, reward)
-    quiet(trainer)
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    wall = train_timed(trainer, resume_from)
-    trained = export(trainer, tok, out, cfg.lora)
-    n_params = sum(p.numel() for p in trained.parameters())
-    log = read_curves(out / CURVES_FILE)
-    final_reward = [e["reward"] for e in log[-10:] if e.get("reward") is not None]
-    cost = cost_record(
-        log,
-        wall,
-        device,
-        trainable,
-        n_params,
-        completions=sum(sum(e["outcomes"].values()) for e in log),
-        max_completion_length=max_len,
-        final_reward=sum(final_reward) / len(final_reward) if final_reward else None,
-    )
-    run.write_json(COST_FILE, cost)
-    manifest = build_manifest(
-        "grpo",
-        cfg.to_dict(),
-        models={"student": model_in},
-        inputs=list(inputs.values()),
-        resolved={"device": device, "max_completion_length": max_len},
-        result=cost,
-    )
-    run.write_json(MANIFEST_FILE, manifest)
-    return cost
+
+    def grpo_cost(log: list[dict]) -> dict[str, Any]:
+        last = [e["reward"] for e in log[-10:] if e.get("reward") is not None]
+        return {
+            "completions": sum(sum(e["outcomes"].values()) for e in log),
+            "max_completion_length": max_len,
+            "final_reward": sum(last) / len(last) if last else None,
+        }
+
+    return train_to_end(
+        trainer, tok, run, cfg, stage="grpo", out=out, device=device, resume_from=resume_from,
+        model_in=model_in, inputs=inputs, resolved={"max_completion_length": max_len}, cost_extra=grpo_cost,
+    )  # fmt: skip

@@ -32,30 +32,23 @@ from reasonsift.ops.loss_masks import (
 )
 from reasonsift.ops.masks import DEFAULT_RHO, check_rho
 from reasonsift.run import (
-    MANIFEST_FILE,
     RunDir,
     StageConfig,
-    build_manifest,
     input_record,
     model_identity,
     run_record,
 )
 from reasonsift.train.common import (
-    COST_FILE,
     CURVES_FILE,
     OUTPUTS,
     absolute_base,
     append_curve,
     as_float,
     check_common,
-    cost_record,
-    export,
     lora_config,
-    quiet,
-    read_curves,
     resolve_device,
     resume_point,
-    train_timed,
+    train_to_end,
     trainer_args,
 )
 
@@ -318,20 +311,7 @@ def main(cfg: SFTRunConfig) -> dict[str, Any]:
         run_cfg=cfg,
         curves=out / CURVES_FILE,
     )
-    quiet(trainer)
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    wall = train_timed(trainer, resume_from)
-    trained = export(trainer, tok, out, cfg.lora)
-    n_params = sum(p.numel() for p in trained.parameters())
-    cost = cost_record(read_curves(out / CURVES_FILE), wall, device, trainable, n_params)
-    run.write_json(COST_FILE, cost)
-    manifest = build_manifest(
-        "sft",
-        cfg.to_dict(),
-        models={"student": model_in},
-        inputs=list(inputs.values()),
-        resolved={"device": device},
-        result=cost,
-    )
-    run.write_json(MANIFEST_FILE, manifest)
-    return cost
+    return train_to_end(
+        trainer, tok, run, cfg, stage="sft", out=out, device=device, resume_from=resume_from,
+        model_in=model_in, inputs=inputs,
+    )  # fmt: skip
