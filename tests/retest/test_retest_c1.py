@@ -40,7 +40,7 @@ def test_c1_tiny_run_writes_verdicts_and_reports(tmp_path):
     assert "data:image/png;base64," in html and "<script" not in html
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage"] == "retest" and any(
-        i["path"].endswith("train.jsonl") for i in manifest["inputs"]
+        "/data/arith-train-" in i["path"] and i["sha256"] for i in manifest["inputs"]
     )
     with pytest.raises(ValueError, match="out_dir"):
         main(RetestConfig(claim="C1", out_dir=str(out)))  # a run is there: --overwrite

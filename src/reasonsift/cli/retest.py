@@ -24,6 +24,9 @@ def retest(
     test_data: Path = typer.Option(
         D("test_data"), metavar="DATA", help="Held-out data (default: 20% of --data)."
     ),
+    trained: str = typer.Option(
+        D("trained"), metavar="MODEL", help="Post-trained --model for C2 and C6 (default: SFT it here)."
+    ),
     seeds: int = typer.Option(D("seeds"), help="Seeds per arm (data order, sampling, adapter init)."),
     quick: bool = flag(D("quick"), "--quick", "Reduced sizes (every claim in minutes on 2 CPU cores)."),
     steps: int = typer.Option(D("steps"), help="Override the training steps of every arm."),
@@ -40,8 +43,9 @@ def retest(
     with user_errors(ctx):
         verdicts = main(cfg, on_claim=lambda c: console.print(f"re-testing {c}"))
     for cid, e in verdicts.items():
+        k, u = (100, " points") if e["unit"] == "fraction" else (1, "")
         console.print(
-            f"{cid}: {e['verdict']} ({e['rule_a']} - {e['rule_b']} = {100 * e['effect']:+.1f} points, "
-            f"95% CI [{100 * e['ci_low']:+.1f}, {100 * e['ci_high']:+.1f}])"
+            f"{cid}: {e['verdict']} ({e['rule_a']} - {e['rule_b']} = {k * e['effect']:+.3g}{u}, "
+            f"95% CI [{k * e['ci_low']:+.3g}, {k * e['ci_high']:+.3g}])"
         )
     console.print(f"wrote {cfg.out_dir}/verdicts.json, report.md, report.html")

@@ -11,14 +11,36 @@ from typing import Any
 PLANNED = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "s1", "limo")
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f}"
+def _pct(x: float | None, unit: str = "fraction") -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{100 * x:.1f}" if unit == "fraction" else f"{x:.4g}"
 
 
-def _arm_row(name: str, a: dict) -> tuple[str, str, str, str]:
+def _units(e: dict) -> tuple[str, str]:
+    """(the metric's column suffix, the effect's unit) of an entry."""
+    return (" (%)", "points") if e.get("unit", "fraction") == "fraction" else ("", e.get("metric", ""))
+
+
+def _ci(s: dict, unit: str = "fraction") -> str:
+    return f"{_pct(s['mean'], unit)} [{_pct(s['ci_low'], unit)}, {_pct(s['ci_high'], unit)}]"
+
+
+def _arm_row(name: str, a: dict, unit: str = "fraction") -> tuple[str, str, str, str]:
     m = a["metric"]
-    seeds = ", ".join(_pct(v) for v in m["per_seed"])
-    return name, f"{_pct(m['mean'])} [{_pct(m['ci_low'])}, {_pct(m['ci_high'])}]", seeds, a.get("what", "")
+    seeds = ", ".join(_pct(v, unit) for v in m["per_seed"])
+    return name, _ci(m, unit), seeds, a.get("what", "")
+
+
+def _other_metrics(e: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the further metrics' table (as fractions, percent), empty when there are none."""
+    names = sorted({m for a in e["arms"].values() for m in a.get("metrics", {})})
+    rows = [
+        [arm, *(_ci(a["metrics"][m]) if m in a.get("metrics", {}) else "" for m in names)]
+        for arm, a in e["arms"].items()
+        if a.get("metrics")
+    ]
+    return names, rows
 
 
 def plot_png(entry: dict[str, Any]) -> bytes:
@@ -29,14 +51,15 @@ def plot_png(entry: dict[str, Any]) -> bytes:
     import matplotlib.pyplot as plt
 
     names = list(entry["arms"])
-    means = [100 * entry["arms"][n]["metric"]["mean"] for n in names]
-    lo = [m - 100 * entry["arms"][n]["metric"]["ci_low"] for m, n in zip(means, names, strict=True)]
-    hi = [100 * entry["arms"][n]["metric"]["ci_high"] - m for m, n in zip(means, names, strict=True)]
+    k = 100 if entry.get("unit", "fraction") == "fraction" else 1
+    means = [k * entry["arms"][n]["metric"]["mean"] for n in names]
+    lo = [m - k * entry["arms"][n]["metric"]["ci_low"] for m, n in zip(means, names, strict=True)]
+    hi = [k * entry["arms"][n]["metric"]["ci_high"] - m for m, n in zip(means, names, strict=True)]
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(names), 3.2), dpi=100)
     colors = ["#888888" if n == "base" else "#3b6ea8" for n in names]
     ax.bar(range(len(names)), means, yerr=[lo, hi], capsize=4, color=colors)
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel(f"{entry['metric']} (%)")
+    ax.set_ylabel(entry["metric"] + (" (%)" if k == 100 else ""))
     ax.set_title(f"{entry['id']}: {entry['verdict']}", fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -49,9 +72,10 @@ def markdown(verdicts: dict[str, dict], manifest: dict) -> str:
     lines = ["# reasonsift re-test report", ""]
     lines += ["| claim | verdict | effect (points) | 95% CI | rule |", "|---|---|---|---|---|"]
     for cid, e in verdicts.items():
+        u = e.get("unit", "fraction")
         lines.append(
-            f"| {cid} | {e['verdict']} | {_pct(e['effect'])} | [{_pct(e['ci_low'])}, {_pct(e['ci_high'])}] | "
-            f"{e['rule']} |"
+            f"| {cid} | {e['verdict']} | {_pct(e['effect'], u)} | [{_pct(e['ci_low'], u)}, "
+            f"{_pct(e['ci_high'], u)}] | {e['rule']} |"
         )
     missing = [c for c in PLANNED if c not in verdicts]
     if missing:
@@ -62,20 +86,28 @@ def markdown(verdicts: dict[str, dict], manifest: dict) -> str:
         if e["attribution_note"]:
             lines += [f"**Attribution.** {e['attribution_note']}", ""]
         lines += [f"**Rule (written before running).** {e['rule']}", ""]
+        u = e.get("unit", "fraction")
+        suffix, eu = _units(e)
         lines += [
-            f"**Verdict: {e['verdict']}.** {e['rule_a']} - {e['rule_b']} = {_pct(e['effect'])} points, 95% CI "
-            f"[{_pct(e['ci_low'])}, {_pct(e['ci_high'])}], Cohen's d {e['cohens_d']:.2f}; seeds {e['seeds']}.",
+            f"**Verdict: {e['verdict']}.** {e['rule_a']} - {e['rule_b']} = {_pct(e['effect'], u)} {eu}, 95% CI "
+            f"[{_pct(e['ci_low'], u)}, {_pct(e['ci_high'], u)}], Cohen's d {e['cohens_d']:.2f}; "
+            f"seeds {e['seeds']}.",
             "",
-            f"| arm | {e['metric']} (%) [95% CI] | per seed | what |",
+            f"| arm | {e['metric']}{suffix} [95% CI] | per seed | what |",
             "|---|---|---|---|",
         ]
-        lines += ["| " + " | ".join(_arm_row(n, a)) + " |" for n, a in e["arms"].items()]
+        lines += ["| " + " | ".join(_arm_row(n, a, u)) + " |" for n, a in e["arms"].items()]
+        names, rows = _other_metrics(e)
+        if rows:
+            lines += ["", "| arm | " + " | ".join(f"{m} (%)" for m in names) + " |",
+                      "|---" * (len(names) + 1) + "|"]  # fmt: skip
+            lines += ["| " + " | ".join(r) + " |" for r in rows]
         if e["comparisons"]:
-            lines += ["", "| comparison | difference (points) | 95% CI | Cohen's d |", "|---|---|---|---|"]
+            lines += ["", f"| comparison | difference ({eu}) | 95% CI | Cohen's d |", "|---|---|---|---|"]
             for c in e["comparisons"]:
                 lines.append(
-                    f"| {c['a']} - {c['b']} | {_pct(c['diff'])} | [{_pct(c['ci_low'])}, {_pct(c['ci_high'])}] | "
-                    f"{c['cohens_d']:.2f} |"
+                    f"| {c['a']} - {c['b']} | {_pct(c['diff'], u)} | [{_pct(c['ci_low'], u)}, "
+                    f"{_pct(c['ci_high'], u)}] | {c['cohens_d']:.2f} |"
                 )
         lines += [""] + [f"- {n}" for n in e["notes"]] + [f"- {e['caveat']}", ""]
     lines += ["## Provenance", "", f"reasonsift {manifest.get('versions', {}).get('reasonsift', '?')}, git "
@@ -96,10 +128,11 @@ def page(verdicts: dict[str, dict], manifest: dict) -> str:
         "<th>95% CI</th></tr>",
     ]
     for cid, e in verdicts.items():
+        u = e.get("unit", "fraction")
         parts.append(
             f"<tr><td><a href='#{esc(cid)}'>{esc(cid)}</a></td><td class='{_cls(e['verdict'])}'>"
-            f"{esc(e['verdict'])}</td><td>{_pct(e['effect'])}</td><td>[{_pct(e['ci_low'])}, "
-            f"{_pct(e['ci_high'])}]</td></tr>"
+            f"{esc(e['verdict'])}</td><td>{_pct(e['effect'], u)}</td><td>[{_pct(e['ci_low'], u)}, "
+            f"{_pct(e['ci_high'], u)}]</td></tr>"
         )
     parts.append("</table>")
     missing = [c for c in PLANNED if c not in verdicts]
@@ -107,6 +140,8 @@ def page(verdicts: dict[str, dict], manifest: dict) -> str:
         parts.append(f"<p>Not run here: {esc(', '.join(missing))}.</p>")
     for cid, e in verdicts.items():
         png = base64.b64encode(plot_png(e)).decode()
+        u = e.get("unit", "fraction")
+        suffix, eu = _units(e)
         parts += [
             f"<section id='{esc(cid)}'><h2>{esc(cid)} — {esc(e['title'])}</h2>",
             f"<p><b>Claim (as the note states it).</b> {esc(e['claim'])}</p>",
@@ -117,20 +152,28 @@ def page(verdicts: dict[str, dict], manifest: dict) -> str:
         parts += [
             f"<p><b>Rule (written before running).</b> {esc(e['rule'])}</p>",
             f"<p class='{_cls(e['verdict'])}'><b>Verdict: {esc(e['verdict'])}.</b> {esc(e['rule_a'])} - "
-            f"{esc(e['rule_b'])} = {_pct(e['effect'])} points, 95% CI [{_pct(e['ci_low'])}, "
-            f"{_pct(e['ci_high'])}]; seeds {esc(str(e['seeds']))}.</p>",
+            f"{esc(e['rule_b'])} = {_pct(e['effect'], u)} {esc(eu)}, 95% CI [{_pct(e['ci_low'], u)}, "
+            f"{_pct(e['ci_high'], u)}]; seeds {esc(str(e['seeds']))}.</p>",
             f"<img alt='{esc(cid)} arms' src='data:image/png;base64,{png}'>",
-            f"<table><tr><th>arm</th><th>{esc(e['metric'])} (%) [95% CI]</th><th>per seed</th><th>what</th></tr>",
+            f"<table><tr><th>arm</th><th>{esc(e['metric'] + suffix)} [95% CI]</th><th>per seed</th>"
+            "<th>what</th></tr>",
         ]
         for n, a in e["arms"].items():
-            parts.append("<tr>" + "".join(f"<td>{esc(x)}</td>" for x in _arm_row(n, a)) + "</tr>")
+            parts.append("<tr>" + "".join(f"<td>{esc(x)}</td>" for x in _arm_row(n, a, u)) + "</tr>")
         parts.append("</table>")
+        names, rows = _other_metrics(e)
+        if rows:
+            parts.append(
+                "<table><tr><th>arm</th>" + "".join(f"<th>{esc(m)} (%)</th>" for m in names) + "</tr>"
+            )
+            parts += ["<tr>" + "".join(f"<td>{esc(x)}</td>" for x in r) + "</tr>" for r in rows]
+            parts.append("</table>")
         if e["comparisons"]:
-            parts.append("<table><tr><th>comparison</th><th>difference (points)</th><th>95% CI</th></tr>")
+            parts.append(f"<table><tr><th>comparison</th><th>difference ({esc(eu)})</th><th>95% CI</th></tr>")
             for c in e["comparisons"]:
                 parts.append(
-                    f"<tr><td>{esc(c['a'])} - {esc(c['b'])}</td><td>{_pct(c['diff'])}</td>"
-                    f"<td>[{_pct(c['ci_low'])}, {_pct(c['ci_high'])}]</td></tr>"
+                    f"<tr><td>{esc(c['a'])} - {esc(c['b'])}</td><td>{_pct(c['diff'], u)}</td>"
+                    f"<td>[{_pct(c['ci_low'], u)}, {_pct(c['ci_high'], u)}]</td></tr>"
                 )
             parts.append("</table>")
         parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in [*e["notes"], e["caveat"]]) + "</ul>")

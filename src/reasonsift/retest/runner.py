@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from reasonsift.retest.common import ARMS_DIR
 from reasonsift.retest.report import markdown, page
 from reasonsift.retest.spec import ClaimSpec, all_specs, get_spec
 from reasonsift.retest.stats import arm_summary, check_scores, compare
@@ -24,6 +25,7 @@ class RetestConfig(StageConfig):
     model: str | None = None  # None: the built-in model
     data: str | None = None  # None: the built-in tasks
     test_data: str | None = None  # held-out examples (default: a 20% hold-out of --data)
+    trained: str | None = None  # a post-trained model of --model (C2, C6; default: SFT it here)
     seeds: int = 3
     quick: bool = False
     steps: int | None = None  # override the claim's training steps (tests, quick looks)
@@ -52,12 +54,29 @@ class RetestConfig(StageConfig):
             raise ValueError("out_dir: not given")
 
 
-def verdict_entry(spec: ClaimSpec, scores: dict, facts: dict, notes: list[str], seeds: list[int]) -> dict:
-    """The ``verdicts.json`` entry of one claim from its arms' scores (the rule decides the verdict)."""
+def verdict_entry(spec: ClaimSpec, scores: dict, facts: dict, notes: list[str], seeds: list[int],
+                  metrics: dict | None = None, effect: dict | None = None) -> dict:  # fmt: skip
+    """The ``verdicts.json`` entry of one claim from its arms' scores (the rule decides the verdict): the
+    paired difference of the rule's two arms, or the spec's own ``effect`` (``ClaimSpec.custom_effect``)."""
     check_scores(scores)
+    metrics = metrics or {}
+    for m in metrics.values():
+        check_scores(m)
     r = spec.rule
-    main = compare(scores[r.a], scores[r.b])
+    if spec.custom_effect:
+        if effect is None:
+            raise ValueError(f"claim {spec.id}: the spec computes its effect but the run gave none")
+        main = {"diff": effect["diff"], "ci_low": effect["ci_low"], "ci_high": effect["ci_high"],
+                "cohens_d": effect.get("cohens_d", float("nan"))}  # fmt: skip
+    else:
+        main = compare(scores[r.a], scores[r.b])
     what = dict(spec.arms)
+    arms = {}
+    for name, s in scores.items():
+        arms[name] = {"metric": arm_summary(s), "what": what.get(name, ""), **facts.get(name, {})}
+        other = {m: arm_summary(v[name]) for m, v in metrics.items() if name in v}
+        if other:
+            arms[name]["metrics"] = other
     return {
         "id": spec.id,
         "title": spec.title,
@@ -67,16 +86,14 @@ def verdict_entry(spec: ClaimSpec, scores: dict, facts: dict, notes: list[str], 
         "rule_a": r.a,
         "rule_b": r.b,
         "metric": r.metric,
+        "unit": r.unit,
         "margin": r.margin,
         "effect": main["diff"],
         "ci_low": main["ci_low"],
         "ci_high": main["ci_high"],
         "cohens_d": main["cohens_d"],
         "seeds": seeds,
-        "arms": {
-            name: {"metric": arm_summary(s), "what": what.get(name, ""), **facts.get(name, {})}
-            for name, s in scores.items()
-        },
+        "arms": arms,
         "comparisons": [
             {"a": a, "b": b, **compare(scores[a], scores[b])}
             for a, b in spec.comparisons
@@ -96,7 +113,11 @@ def main(cfg: RetestConfig, on_claim=None) -> dict[str, Any]:
     cfg.validate()
     specs = all_specs() if cfg.claim == "all" else [get_spec(cfg.claim)]
     out = Path(cfg.out_dir)
-    run = RunDir(out, stage="retest", outputs=(VERDICTS_FILE, REPORT_MD, REPORT_HTML, "C*", "s1", "limo"))
+    run = RunDir(
+        out,
+        stage="retest",
+        outputs=(VERDICTS_FILE, REPORT_MD, REPORT_HTML, "C*", "s1", "limo", ARMS_DIR, "data"),
+    )
     inputs = {k: input_record(v) for k, v in (("data", cfg.data), ("test_data", cfg.test_data)) if v}
     run.begin(run_record("retest", cfg, inputs), resume=False, overwrite=cfg.overwrite)
     verdicts: dict[str, dict] = {}
@@ -104,13 +125,15 @@ def main(cfg: RetestConfig, on_claim=None) -> dict[str, Any]:
         if on_claim:
             on_claim(spec.id)
         res = spec.run(cfg, out / spec.id)
-        verdicts[spec.id] = verdict_entry(spec, res.scores, res.facts, res.notes, cfg.seed_list)
+        verdicts[spec.id] = verdict_entry(
+            spec, res.scores, res.facts, res.notes, cfg.seed_list, res.metrics, res.effect
+        )
         _write(run, out, cfg, verdicts, inputs)  # after each claim: a long run shows what it has
     return verdicts
 
 
 def _write(run: RunDir, out: Path, cfg: RetestConfig, verdicts: dict, inputs: dict) -> None:
-    train_inputs = [input_record(p) for p in sorted(out.glob("*/train.jsonl"))]
+    train_inputs = [input_record(p) for p in sorted([*out.glob("*/train.jsonl"), *out.glob("data/*.jsonl")])]
     manifest = build_manifest(
         "retest",
         cfg.to_dict(),

@@ -20,12 +20,20 @@ SCALE_CAVEAT = (
 
 @dataclass
 class ArmRun:
-    """What an experiment hands back: per-arm ``[questions, seeds]`` scores and per-arm facts (cost,
-    profile facts) to report beside them."""
+    """What an experiment hands back: per-arm ``[questions, seeds]`` scores of the rule's metric, per-arm
+    facts (cost, profile facts), and optionally:
+
+    - ``metrics``: further metrics, ``{metric: {arm: [questions, seeds]}}`` (each metric's arms on the same
+      questions; e.g. trace validity, out-of-distribution accuracy), summarised with CIs beside the main one;
+    - ``effect``: the rule's effect when it is not a paired difference of two arms' scores (C4's Cohen's d of
+      format groups minus domain groups): ``{"diff", "ci_low", "ci_high"}`` computed by the spec.
+    """
 
     scores: dict[str, np.ndarray]
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    metrics: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    effect: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class ClaimSpec:
     run: Callable[..., ArmRun]  # run(cfg, out: Path) -> ArmRun
     comparisons: tuple[tuple[str, str], ...] = ()  # further (a, b) pairs reported beside the rule's
     caveat: str = SCALE_CAVEAT
+    custom_effect: bool = False  # the rule's a and b name groups, and the run hands back ArmRun.effect
 
 
 SPECS: dict[str, ClaimSpec] = {}
@@ -50,7 +59,8 @@ def register(spec: ClaimSpec) -> ClaimSpec:
     if spec.id in SPECS:
         raise ValueError(f"claim {spec.id!r} registered twice")
     arm_names = {a for a, _ in spec.arms}
-    for name in (spec.rule.a, spec.rule.b, *(x for pair in spec.comparisons for x in pair)):
+    rule_arms = () if spec.custom_effect else (spec.rule.a, spec.rule.b)
+    for name in (*rule_arms, *(x for pair in spec.comparisons for x in pair)):
         if name not in arm_names:
             raise ValueError(f"claim {spec.id}: arm {name!r} is compared but not declared")
     SPECS[spec.id] = spec

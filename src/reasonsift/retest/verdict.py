@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive at this scale"
 VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
 KINDS = ("better", "worse", "matches", "at_least")
+UNITS = ("fraction", "value")
 _WORDS = {
     "better": "beats",
     "worse": "is worse than",
@@ -38,10 +39,13 @@ class Rule:
     b: str  # the arm it is compared with
     metric: str  # e.g. "accuracy"
     margin: float  # the smallest effect that counts, in the metric's units
+    unit: str = "fraction"  # fraction (reported as percent and points) or value (reported as is)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.unit not in UNITS:
+            raise ValueError(f"unit: expected one of {', '.join(UNITS)}, got {self.unit!r}")
         if not self.margin >= 0:
             raise ValueError(f"margin: expected >= 0, got {self.margin}")
 

@@ -17,20 +17,24 @@ from pathlib import Path
 
 import numpy as np
 
-from reasonsift.retest.common import BUILTIN_MODEL, greedy_scores, sft_arm, split_data, token_facts
+from reasonsift.retest.common import (
+    ARITH_SFT,
+    BUILTIN_MODEL,
+    cost_facts,
+    greedy,
+    sizes,
+    task_data,
+    task_examples,
+    token_facts,
+    trained_arm,
+    user_split,
+)
 from reasonsift.retest.spec import ArmRun, ClaimSpec, register
 from reasonsift.retest.verdict import Rule
 
 RHO = 0.2
 DIFFICULTIES = (2,)  # trained on
 TEST_DIFFICULTY = 2
-
-
-def sizes(quick: bool) -> dict:
-    """Built-in sizes: steps x batch of SFT, training and test items."""
-    if quick:
-        return {"steps": 120, "batch_size": 32, "n_train": 3840, "n_test": 200, "lr": 3e-4, "warmup": 12}
-    return {"steps": 200, "batch_size": 32, "n_train": 6400, "n_test": 400, "lr": 3e-4, "warmup": 20}
 
 
 def arms(quick: bool) -> list[tuple[str, str, float]]:
@@ -42,58 +46,42 @@ def arms(quick: bool) -> list[tuple[str, str, float]]:
     return out
 
 
-def builtin_data(out: Path, n_train: int, n_test: int) -> tuple[Path, list]:
-    from reasonsift.data.io import write_examples
-    from reasonsift.tasks import get_task
+def setting(cfg, out: Path) -> tuple[str, Path, list, dict]:
+    """The student, its training file, the held-out examples and the sizes: the user's, else the built-in
+    arith-difficulty-2 SFT setting (shared with C2, C5, C6, C7 and s1/LIMO)."""
+    sz = sizes(ARITH_SFT[cfg.quick], cfg)
+    model = cfg.model or str(BUILTIN_MODEL)
+    if cfg.data:
+        data, test = user_split(cfg, out, sz["n_test"])
+    else:
+        n_train = max(sz["n_train"], sz["steps"] * sz["batch_size"])
+        data = task_data(cfg.out_dir, "arith", n_train, DIFFICULTIES)
+        test = task_examples("arith", sz["n_test"], (TEST_DIFFICULTY,))
+    return model, data, test, sz
 
-    task = get_task("arith")
-    per = n_train // len(DIFFICULTIES)
-    train = []
-    for i, d in enumerate(DIFFICULTIES):
-        train += task.generate(per, seed=1000 + i, split="train", difficulty=d, start=i * per)
-    path = out / "train.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_examples(train, path)
-    return path, task.generate(n_test, seed=0, split="test", difficulty=TEST_DIFFICULTY)
+
+def train_kw(sz: dict) -> dict:
+    return {"steps": sz["steps"], "batch_size": sz["batch_size"], "lr": sz["lr"], "warmup": sz["warmup"]}
 
 
 def run(cfg, out: Path) -> ArmRun:
-    sz = sizes(cfg.quick)
-    if cfg.steps:
-        sz["steps"] = cfg.steps
-    if cfg.n_test:
-        sz["n_test"] = cfg.n_test
-    model = cfg.model or str(BUILTIN_MODEL)
-    if cfg.data:
-        from reasonsift.data.io import write_examples
-
-        train, test = split_data(cfg.data, cfg.test_data, sz["n_test"], seed=0)
-        data = out / "train.jsonl"
-        data.parent.mkdir(parents=True, exist_ok=True)
-        write_examples(train, data)
-    else:
-        data, test = builtin_data(out, max(sz["n_train"], sz["steps"] * sz["batch_size"]), sz["n_test"])
-    base = greedy_scores(model, test)
+    model, data, test, sz = setting(cfg, out)
+    root = cfg.out_dir
+    base = greedy(root, model, test)
     scores = {"base": np.repeat(base[:, None], len(cfg.seed_list), 1)}
     facts: dict[str, dict] = {}
     trained_first: list[Path] = []
     for name, mask, rho in arms(cfg.quick):
         cols, costs = [], []
         for seed in cfg.seed_list:
-            run_dir = out / "arms" / name / f"seed{seed}"
-            cost = sft_arm(model, data, run_dir, seed, mask=mask, rho=rho, steps=sz["steps"],
-                           batch_size=sz["batch_size"], lr=sz["lr"], warmup=sz["warmup"])  # fmt: skip
-            cols.append(greedy_scores(run_dir / "model", test))
+            run_dir, cost = trained_arm(root, f"sft-{name}", model, data, seed, mask=mask, rho=rho,
+                                        **train_kw(sz))  # fmt: skip
+            cols.append(greedy(root, run_dir / "model", test))
             costs.append(cost)
+            if seed == cfg.seed_list[0]:
+                trained_first.append(run_dir / "model")
         scores[name] = np.stack(cols, 1)
-        trained_first.append(out / "arms" / name / f"seed{cfg.seed_list[0]}" / "model")
-        facts[name] = {
-            "tokens_in_loss": float(np.mean([c["tokens_in_loss"] for c in costs])),
-            "tokens_seen": float(np.mean([c["tokens_seen"] for c in costs])),
-            "wall_s": float(np.sum([c["wall_s"] for c in costs])),
-            "trainable_parameters": costs[0]["trainable_parameters"],
-            "steps": sz["steps"],
-        }
+        facts[name] = cost_facts(costs, sz["steps"])
     from reasonsift.data.io import read_examples
 
     sample = read_examples(data).examples[:128]
