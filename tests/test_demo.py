@@ -35,7 +35,10 @@ def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     buf = io.StringIO()
     console = Console(file=buf, width=400, color_system=None, soft_wrap=True)
-    res = main(DemoConfig(out_dir=str(root), n=3, eval_n=8, profile_n=12, progress=False), out=console)
+    cfg = DemoConfig(
+        out_dir=str(root), n=3, eval_n=8, profile_n=12, pool_n=40, sft_steps=2, test_n=8, progress=False
+    )
+    res = main(cfg, out=console)
     return root, res, buf.getvalue()
 
 
@@ -166,3 +169,26 @@ def test_every_printed_number_is_in_demo_json(demo_run):
     missing = sorted({n for n in numbers if n not in known})
     assert not missing, f"printed but not in demo.json: {missing}"
     assert "at equal" in printed.lower() and f"{saved['equal_tokens']['tokens_seen']['traces']:,}" in printed
+
+
+def test_thesis_table_comes_from_the_runs(demo_run):
+    """Full pool vs the recipe's 10% vs random 10%: the selections hold 10% of the pool, each arm was trained
+    on its own selection for the same steps, and each accuracy is its eval run's mean score."""
+    import pyarrow.parquet as pq
+
+    root, res, printed = demo_run
+    th = res["thesis"]
+    assert th["budget"] == 4 and th["recipe"] == "ifd" and th["pool_n"] == 40
+    assert list(th["arms"]) == ["start (no SFT)", "full pool", "ifd 10%", "random 10%"]
+    pool_ids = {e.id for e in read_examples(th["pool"]).examples}
+    chosen = {}
+    for i, (name, arm) in enumerate(th["arms"].items()):
+        samples = pq.read_table(root / "thesis" / "sft" / f"eval-{i}" / "samples.parquet").to_pylist()
+        assert len(samples) == 8 and arm["accuracy"] == pytest.approx(sum(r["score"] for r in samples) / 8)
+        if name.endswith("10%"):
+            ids = {e.id for e in read_examples(arm["data"]).examples}
+            assert len(ids) == arm["examples"] == 4 and ids <= pool_ids
+            chosen[name] = ids
+            curves = (root / "thesis" / "sft" / f"arm-{i}" / "curves.jsonl").read_text().splitlines()
+            assert json.loads(curves[-1])["step"] == 2  # equal steps
+    assert "full pool" in printed and "random 10%" in printed

@@ -7,7 +7,10 @@
    (from the two runs' training logs);
 4. profile held-out ``arith`` items with it (entropy, forking tokens, IFD, information gain) into ``OUT/profile``;
 5. write the token viewer ``OUT/report.html``;
-6. say where the entropy sits: which tokens of the arithmetic traces are the forking tokens.
+6. say where the entropy sits: which tokens of the arithmetic traces are the forking tokens;
+7. the thesis: profile a pool of arith traces (difficulties 1-2) with the model, select 10% with a recipe and
+   10% at random, fine-tune the model on each and on the whole pool (same steps), and evaluate the three on
+   held-out questions: accuracy, trace validity and cost, side by side.
 
 Every number it prints is in ``OUT/demo.json`` (the profile's whole ``stats.json`` under ``profile``).
 """
@@ -35,10 +38,18 @@ class DemoConfig(StageConfig):
     sample_k: int = 8  # samples per question (temperature 1)
     seed: int = 0
     model: str | None = None  # None = the built-in tiny-arith model
+    pool_n: int = 1200  # arith training pool of the thesis step (difficulties 1-2, equal shares)
+    budget: float = 0.1  # share of the pool each selection keeps
+    recipe: str = "ifd"  # the selection recipe compared with a random subset of the same size
+    sft_steps: int = 120  # SFT steps of every arm (equal budgets)
+    sft_batch_size: int = 32
+    test_n: int = 200  # held-out questions of step 7 (arith difficulty 2)
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n", "eval_n", "profile_n", "sample_n", "sample_k"):
+        if not 0 < self.budget <= 1:
+            raise ValueError(f"budget: expected a share in (0, 1], got {self.budget}")
+        for name in ("n", "eval_n", "profile_n", "sample_n", "sample_k", "pool_n", "sft_steps", "test_n"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
 
@@ -181,6 +192,77 @@ def sampling_step(cfg: DemoConfig, root: Path, models: dict[str, tuple[str, Any]
     return res
 
 
+def thesis_step(cfg: DemoConfig, root: Path, model_path: str, out) -> dict[str, Any]:
+    """The thesis step: full pool vs a recipe's 10% vs a random 10%, each fine-tuned at equal steps and evaluated
+    (everything under ``OUT/thesis``: the pool, its profile, the selections, the SFT and eval runs)."""
+    import pyarrow.parquet as pq
+    from rich.table import Table
+
+    from reasonsift.data.io import write_examples
+    from reasonsift.evaluate.stage import EvalStageConfig
+    from reasonsift.evaluate.stage import main as evaluate
+    from reasonsift.profile import run_profile
+    from reasonsift.profile.config import ProfileConfig
+    from reasonsift.retest.common import sft_arm, task_data, task_examples
+    from reasonsift.select.pipeline import SelectConfig
+    from reasonsift.select.pipeline import main as select
+
+    root = root / "thesis"
+    pool = task_data(root, "arith", cfg.pool_n, (1, 2))  # difficulty 3 is beyond the student (retest pool.py)
+    k = max(1, round(cfg.budget * cfg.pool_n))
+    run_profile(ProfileConfig(data=str(pool), model=model_path, out_dir=str(root / "pool-profile"),
+                              overwrite=True, progress=cfg.progress))  # fmt: skip
+    arms = {"full pool": pool}
+    for recipe in (cfg.recipe, "random"):
+        sel = root / f"select-{recipe}"
+        select(SelectConfig(data=str(pool), profile=str(root / "pool-profile"), recipe=recipe, budget=k,
+                            seed=cfg.seed, out_dir=str(sel), overwrite=True))  # fmt: skip
+        arms[f"{recipe} {cfg.budget:.0%}" if recipe != "random" else f"random {cfg.budget:.0%}"] = (
+            sel / "selected.parquet"
+        )
+    test = root / "test.jsonl"
+    write_examples(task_examples("arith", cfg.test_n, (2,), seed=cfg.seed), test)
+    res: dict[str, Any] = {"pool": str(pool), "pool_n": cfg.pool_n, "budget": k, "recipe": cfg.recipe,
+                           "steps": cfg.sft_steps, "test": str(test), "test_n": cfg.test_n, "arms": {}}  # fmt: skip
+    for i, (name, data) in enumerate({"start (no SFT)": None, **arms}.items()):
+        arm_dir = root / "sft" / f"arm-{i}"
+        row: dict[str, Any] = {"data": str(data) if data else None}
+        if data is None:
+            model = model_path
+        else:
+            cost = sft_arm(model_path, Path(data), arm_dir, cfg.seed, steps=cfg.sft_steps,
+                           batch_size=cfg.sft_batch_size, lr=3e-4, warmup=max(1, cfg.sft_steps // 10))  # fmt: skip
+            model = str(arm_dir / "model")
+            row |= {"examples": len(pq.read_table(data, columns=["id"])) if str(data).endswith(".parquet")
+                    else cfg.pool_n, "tokens_seen": cost["tokens_seen"], "wall_s": cost["wall_s"]}  # fmt: skip
+        ev = root / "sft" / f"eval-{i}"
+        evaluate(EvalStageConfig(model=model, data=str(test), out_dir=str(ev), infogain=False, overwrite=True,
+                                 progress=False, device="cpu", dtype="float32"))  # fmt: skip
+        samples = pq.read_table(ev / "samples.parquet", columns=["score", "trace_valid"]).to_pylist()
+        row["accuracy"] = sum(r["score"] for r in samples) / len(samples)
+        valid = [r["trace_valid"] for r in samples if r["trace_valid"] is not None]
+        row["trace_valid"] = sum(valid) / len(samples)
+        res["arms"][name] = row
+    table = Table(show_edge=False)
+    for col in ("training data", "examples", "tokens seen", "wall s", "accuracy", "valid traces"):
+        table.add_column(col)
+    for name, r in res["arms"].items():
+        table.add_row(name, str(r.get("examples", "-")), f"{r['tokens_seen']:,}" if "tokens_seen" in r else "-",
+                      f"{r['wall_s']:.0f}" if "wall_s" in r else "-", f"{r['accuracy']:.3f}",
+                      f"{r['trace_valid']:.3f}")  # fmt: skip
+    out.print(table)
+    a = res["arms"]
+    sel_name, rnd_name = list(arms)[1], list(arms)[2]
+    out.print(
+        f"At {cfg.sft_steps} SFT steps each, {sel_name} of the pool ({k} examples) reaches "
+        f"{a[sel_name]['accuracy']:.3f} on {cfg.test_n} held-out arith difficulty-2 questions, random "
+        f"{cfg.budget:.0%} {a[rnd_name]['accuracy']:.3f}, the full pool ({cfg.pool_n}) "
+        f"{a['full pool']['accuracy']:.3f}; the start {a['start (no SFT)']['accuracy']:.3f}. One seed: "
+        "`reasonsift retest C7` / `s1` / `limo` give the same comparison with seeds and CIs."
+    )
+    return res
+
+
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.1%}"
 
@@ -301,6 +383,11 @@ def main(cfg: DemoConfig, out=None) -> dict[str, Any]:
         f"entropy mass in the top 20% of trace tokens: {et.get('top20_entropy_mass', float('nan')):.1%}"
     )
     result["roles"] = roles
+
+    out.rule(
+        f"[bold]8. the thesis: {cfg.budget:.0%} chosen by {cfg.recipe} vs {cfg.budget:.0%} at random vs all"
+    )
+    result["thesis"] = thesis_step(cfg, root, model_path, out)
     atomic_write_text(root / "demo.json", json.dumps(result, indent=2, default=str))
-    out.print(f"[bold green]done[/]: {root}/ (demo.json, data/, profile/, report.html)")
+    out.print(f"[bold green]done[/]: {root}/ (demo.json, data/, profile/, report.html, thesis/)")
     return result

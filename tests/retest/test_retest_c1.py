@@ -73,6 +73,9 @@ def test_verdict_entry_decides_by_the_rule_and_the_report_escapes_text():
 def test_config_errors():
     with pytest.raises(ValueError, match="^claim: unknown"):
         RetestConfig(claim="C42")
+    with pytest.raises(ValueError, match="^claim: unknown 'C42'"):
+        RetestConfig(claim="C1,C42")
+    assert RetestConfig(claim="C1, c2").claims() == ["C1", "c2"]
     with pytest.raises(ValueError, match="^seeds:"):
         RetestConfig(seeds=0)
     with pytest.raises(ValueError, match="^test_data:"):

@@ -14,7 +14,9 @@ D = RetestConfig.default
 
 def retest(
     ctx: typer.Context,
-    claim: str = typer.Argument(D("claim"), metavar="CLAIM", help="C1 ... C9, s1, limo, or all."),
+    claim: str = typer.Argument(
+        D("claim"), metavar="CLAIM", help="C1 ... C9, s1, limo, several separated by commas (C1,C2), or all."
+    ),
     model: str = typer.Option(
         D("model"), "--model", "-m", metavar="MODEL", help="Student (default: built-in)."
     ),

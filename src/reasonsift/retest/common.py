@@ -146,6 +146,14 @@ def trained_arm(root: str | Path, name: str, model: str | Path, data: Path, seed
     return run_dir, cost
 
 
+def arm_model(run_dir: Path) -> Path:
+    """The trained model of a run: the merged export of a LoRA run, else ``model/``."""
+    from reasonsift.train.common import MERGED_DIR, MODEL_DIR
+
+    merged = Path(run_dir) / MERGED_DIR
+    return merged if merged.is_dir() else Path(run_dir) / MODEL_DIR
+
+
 def cached_scores(root: str | Path, model: str | Path, examples: list, kind: str,
                   fn: Callable[[], np.ndarray]) -> np.ndarray:  # fmt: skip
     """``fn()`` (a model's per-question scores of ``kind`` on ``examples``), computed once per run."""

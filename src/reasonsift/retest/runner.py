@@ -21,7 +21,7 @@ VERDICTS_FILE, REPORT_MD, REPORT_HTML = "verdicts.json", "report.md", "report.ht
 class RetestConfig(StageConfig):
     RUNTIME_ONLY: ClassVar[tuple[str, ...]] = ("overwrite",)
 
-    claim: str = "all"
+    claim: str = "all"  # all, one claim id, or ids separated by commas
     model: str | None = None  # None: the built-in model
     data: str | None = None  # None: the built-in tasks
     test_data: str | None = None  # held-out examples (default: a 20% hold-out of --data)
@@ -43,7 +43,12 @@ class RetestConfig(StageConfig):
         if self.test_data and not self.data:
             raise ValueError("test_data: --test-data needs --data")
         if self.claim != "all":
-            get_spec(self.claim)  # raises on an unknown claim
+            for c in self.claims():
+                get_spec(c)  # raises on an unknown claim
+
+    def claims(self) -> list[str]:
+        """The claims asked for: ``all``, one id, or ids separated by commas (``C1,C2,C5``)."""
+        return [c.strip() for c in self.claim.split(",") if c.strip()]
 
     @property
     def seed_list(self) -> list[int]:
@@ -111,7 +116,7 @@ def verdict_entry(spec: ClaimSpec, scores: dict, facts: dict, notes: list[str], 
 def main(cfg: RetestConfig, on_claim=None) -> dict[str, Any]:
     """Run the claims, write the run's files; return ``{claim: entry}``."""
     cfg.validate()
-    specs = all_specs() if cfg.claim == "all" else [get_spec(cfg.claim)]
+    specs = all_specs() if cfg.claim == "all" else [get_spec(c) for c in cfg.claims()]
     out = Path(cfg.out_dir)
     run = RunDir(
         out,

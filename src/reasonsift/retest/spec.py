@@ -78,8 +78,9 @@ def get_spec(claim: str) -> ClaimSpec:
 
 def all_specs() -> list[ClaimSpec]:
     from reasonsift.retest import claims  # noqa: F401
+    from reasonsift.retest.report import PLANNED
 
-    return list(SPECS.values())
+    return sorted(SPECS.values(), key=lambda s: PLANNED.index(s.id) if s.id in PLANNED else len(PLANNED))
 
 
 def out_path(out: Path, *parts: str) -> Path:
