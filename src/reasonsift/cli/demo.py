@@ -26,7 +26,8 @@ def demo(
     ),
     config: Path = config_option(),
 ) -> None:
-    """Generate every built-in task, take the built-in model, evaluate, profile, and write the token viewer."""
+    """Generate every built-in task, take the built-in model, evaluate, profile, write the token viewer, then
+    fine-tune on 10% of a pool chosen by a recipe, 10% at random and the whole pool, and compare them."""
     from reasonsift.demo import main
 
     cfg = load_config(ctx, DemoConfig, config)
