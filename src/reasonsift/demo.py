@@ -210,8 +210,9 @@ def thesis_step(cfg: DemoConfig, root: Path, model_path: str, out) -> dict[str, 
     root = root / "thesis"
     pool = task_data(root, "arith", cfg.pool_n, (1, 2))  # difficulty 3 is beyond the student (retest pool.py)
     k = max(1, round(cfg.budget * cfg.pool_n))
-    run_profile(ProfileConfig(data=str(pool), model=model_path, out_dir=str(root / "pool-profile"),
-                              overwrite=True, progress=cfg.progress))  # fmt: skip
+    # IFD is all the recipe reads: the information-gain pass and the viewer's top-k alternatives are off here
+    run_profile(ProfileConfig(data=str(pool), model=model_path, out_dir=str(root / "pool-profile"), infogain=False,
+                              top_k=0, overwrite=True, progress=cfg.progress))  # fmt: skip
     arms = {"full pool": pool}
     for recipe in (cfg.recipe, "random"):
         sel = root / f"select-{recipe}"

@@ -105,11 +105,12 @@ def test_reflection_sets_and_rule_facts_match_a_plain_loop():
 
 def test_c7_tiny_run(tmp_path, monkeypatch):
     monkeypatch.setitem(POOL[True], "n_pool", 40)
+    monkeypatch.setitem(POOL[True], "batch_size", 8)
     out = tmp_path / "rt"
     main(RetestConfig(claim="C7", quick=True, seeds=2, steps=2, n_test=8, out_dir=str(out)))
     e = json.loads((out / "verdicts.json").read_text())["C7"]
     assert set(e) >= KEYS and e["verdict"] in VERDICTS and e["seeds"] == [0, 1]
-    assert set(e["arms"]) == {"base", "ifd", "random", "full", "reflect", "keepall", "inside"}
+    assert set(e["arms"]) == {"base", "ifd", "random", "full", "reflect", "keepall"}
     for arm in e["arms"].values():
         m = arm["metric"]
         assert len(m["per_seed"]) == 2 and m["ci_low"] <= m["mean"] <= m["ci_high"]
@@ -129,4 +130,5 @@ def test_c7_tiny_run(tmp_path, monkeypatch):
     # the random 10% is one draw per seed, shared: its files are the reflection's originals
     subsets = sorted(p.name for p in (out / "data" / "subsets").iterdir())
     assert "random-n4-s0.jsonl" in subsets and "c7-keepall-n4-s1.jsonl" in subsets
+    assert "c7-inside-n4-s0.jsonl" not in subsets  # full size only
     assert np.isfinite(e["effect"])

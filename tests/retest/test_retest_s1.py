@@ -32,12 +32,14 @@ def test_select_equals_the_select_command(tmp_path):
         ids = pq.read_table(ref.out_dir / "selected.parquet", columns=["id"])["id"].to_pylist()
         assert sorted(e.id for e in kept) == sorted(ids) and counts == ref.stages
     assert {e.id for e in P.select(pool, "random", 0)[0]} != {e.id for e in P.select(pool, "random", 1)[0]}
+    assert len(P.select(pool, "random", 0, budget=3)[0]) == 3
     with pytest.raises(ValueError, match="--eval"):
         P.select(pool, "s1", 0)  # s1's difficulty stage needs the student's eval run
 
 
 def test_s1_tiny_run(tmp_path, monkeypatch):
     monkeypatch.setitem(P.POOL[True], "n_pool", 40)
+    monkeypatch.setitem(P.POOL[True], "batch_size", 8)
     out = tmp_path / "rt"
     main(RetestConfig(claim="s1", quick=True, seeds=2, steps=2, n_test=8, out_dir=str(out)))
     e = json.loads((out / "verdicts.json").read_text())["s1"]

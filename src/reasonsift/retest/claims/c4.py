@@ -322,6 +322,13 @@ def run(cfg, out: Path) -> ArmRun:
         "domains' chains differ in form and length: the measure asks which of the two a student carries onto "
         "probes of every domain and format.",
     ]  # fmt: skip
+    if not np.isfinite(effect["diff"]):
+        notes.append(
+            "The rule's effect is undefined (nan): a pooled SD of the breadth share is 0 (traces naming an "
+            f"option: {int((np.stack([per[n][:, 1] for n in cells]) > 0).sum())} of "
+            f"{len(probes) * len(seeds) * len(cells)} replies of the trained models), so Cohen's d is undefined "
+            "and the verdict inconclusive."
+        )
     if not cfg.data:
         notes.append(
             "Caveat of the built-in student: tiny-arith was pretrained on arith only; logic and maze are new "
@@ -351,7 +358,7 @@ SPEC = register(
         attribution_note="The note cites arXiv 2504.15777, which is Tina (LoRA RL), not this finding; the "
         "source is the CoT Encyclopedia, arXiv 2505.10185. 'd up to 1.5, domain < 0.2, 7.5x' is the note's "
         "arithmetic, not the paper's (CLAIMS.md).",
-        rule=Rule("better", "format", "domain", "Cohen's d of the breadth share", 0.5, unit="value"),
+        rule=Rule("better", "format", "domain", "breadth share (effect: Cohen's d)", 0.5, unit="value"),
         needs="--model (a causal LM to fine-tune) and --data: examples of two or more domains (the `domain` "
         "field) in both formats (`format` multiple_choice and free_form, multiple-choice answers as letters); "
         "one SFT run per (domain, format) cell and seed; --test-data: the common probe set (default: a 20% "

@@ -14,8 +14,9 @@ Two parts on the setting of :mod:`.pool` (shared with s1 and LIMO; every arm the
    the selective-reflection rule (``reasonsift.select.reflect.reflect_pairs``, scored by the student) picks
    (Q*, A*), (Q, A*) or drops the refinement, a dropped refinement leaves its original in place (the paper
    chooses between the original and the refined pair; the set keeps its size); ``keepall`` — every
-   refinement replaces its original; ``inside`` — the oracle that keeps only the inside refinements (the claim's
-   premise, tested directly); at full size also ``outside`` (only the outside ones).
+   refinement replaces its original; at full size also ``inside`` — the oracle that keeps only the inside
+   refinements (the claim's premise, tested directly) — and ``outside`` (only the outside ones); --quick has
+   no time for them.
 
 ``base`` is the untrained student. A user's data (``--data``) runs part 1 only: part 2 needs a teacher's pairs
 (``reasonsift select reflect ORIGINAL REFINED``).
@@ -39,6 +40,7 @@ from reasonsift.retest.claims.pool import (
     pool_setting,
     random_data,
     recipe_arm,
+    regime_note,
     setting_note,
     student_profile,
     train_eval,
@@ -148,12 +150,14 @@ def run(cfg, out: Path) -> ArmRun:
     if not _is_arith(pool.examples):
         notes.append("Selective reflection not run: it needs teacher refinements of the pool (built-in arith "
                      "only); run `reasonsift select reflect ORIGINAL REFINED -m MODEL` on your pairs.")  # fmt: skip
+        notes += regime_note(scores, pool.sz["steps"])
         return ArmRun(scores=scores, facts=facts, notes=notes)
 
     from reasonsift.models.load import load
     from reasonsift.select.reflect import reflect_pairs
 
     lm, tok = load(pool.model)
+    arms = ["reflect", "keepall"] + ([] if cfg.quick else [INSIDE, OUTSIDE])
     sets: dict[str, dict[int, Path]] = {}
     per_kind: dict[str, Any] = {}
     for seed in cfg.seed_list:
@@ -161,10 +165,10 @@ def run(cfg, out: Path) -> ArmRun:
         refined = refinements(originals, seed)
         rows = reflect_pairs(originals, refined, lm, tok)
         for arm, exs in reflection_sets(originals, refined, rows).items():
-            sets.setdefault(arm, {})[seed] = write_subset(cfg, f"c7-{arm}", seed, exs)
+            if arm in arms:
+                sets.setdefault(arm, {})[seed] = write_subset(cfg, f"c7-{arm}", seed, exs)
         if seed == cfg.seed_list[0]:
             per_kind = rule_facts(refined, rows)
-    arms = ["reflect", "keepall", INSIDE] + ([] if cfg.quick else [OUTSIDE])
     for arm in arms:
         scores[arm], facts[arm] = train_eval(cfg, pool, SUBSET, sets[arm])
     facts["reflect"]["rule_by_refinement"] = per_kind
@@ -188,6 +192,7 @@ def run(cfg, out: Path) -> ArmRun:
         "4-digit operands and one more term. Equal steps, not equal tokens: refined traces are longer "
         "(tokens_seen per arm).",
     ]
+    notes += regime_note(scores, pool.sz["steps"])
     return ArmRun(scores=scores, facts=facts, notes=notes)
 
 
@@ -195,8 +200,9 @@ SPEC = register(
     ClaimSpec(
         id="C7",
         title="Refined data helps only inside the student's frontier",
-        claim="Refined (teacher-improved) data helps only when it is inside the student's learning frontier; "
-        "the student's own IFD picks the examples that teach it most (a top 5-10% by IFD beats the rest).",
+        claim="Teacher-refined data degrades performance when it exceeds the student's learning frontier, "
+        "even if objectively higher quality; students should filter refinements using their own statistical "
+        "profile to retain only compatible improvements.",
         source='Li et al., "Selective Reflection-Tuning: Student-Selected Data Recycling for LLM '
         'Instruction-Tuning", arXiv 2402.10110; IFD from Li et al., "From Quantity to Quality: Boosting LLM '
         'Performance with Self-Guided Data Selection for Instruction Tuning" (Cherry LLM), arXiv 2308.12032.',
@@ -216,7 +222,7 @@ SPEC = register(
                 "SFT on the selective-reflection rule's choice per original (original where dropped)",
             ),
             ("keepall", "SFT on every refinement (half inside, half outside the frontier)"),
-            ("inside", "SFT with only the inside-frontier refinements kept (the oracle)"),
+            ("inside", "SFT with only the inside-frontier refinements kept (the oracle; full size only)"),
             ("outside", "SFT with only the outside-frontier refinements kept (full size only)"),
         ),
         comparisons=(

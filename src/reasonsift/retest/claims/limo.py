@@ -23,6 +23,7 @@ from reasonsift.retest.claims.pool import (
     pool_setting,
     random_data,
     recipe_arm,
+    regime_note,
     setting_note,
     solved_greedily,
     student_eval,
@@ -33,7 +34,7 @@ from reasonsift.retest.verdict import Rule
 
 
 def run(cfg, out: Path) -> ArmRun:
-    from reasonsift.data.io import write_examples
+    from reasonsift.data.io import read_examples, write_examples
 
     pool = pool_setting(cfg, out)
     k = pool.sz["limo_k"]
@@ -50,7 +51,10 @@ def run(cfg, out: Path) -> ArmRun:
     scores["limo"], facts["limo"] = train_eval(cfg, pool, SUBSET, data)
     facts["limo"].update(sel)
     facts["limo"]["band"] = f"{lo}-{hi} correct of {k} samples"
-    scores["random"], facts["random"] = train_eval(cfg, pool, SUBSET, random_data(cfg, pool))
+    sizes = {len(read_examples(p).examples) for p in data.values()}
+    m = sizes.pop() if len(sizes) == 1 else pool.n
+    # the control has the limo arm's size (the shared 10% when the band passed at least that many)
+    scores["random"], facts["random"] = train_eval(cfg, pool, SUBSET, random_data(cfg, pool, m))
     scores["full"], facts["full"] = full_arm(cfg, pool)
     band = [st for st in sel["stages"] if st["stage"] == "difficulty"]
     kept = band[0]["kept"] if band else None
@@ -63,11 +67,12 @@ def run(cfg, out: Path) -> ArmRun:
         "The chain stage's rule features (words, self-verification, exploration, connectives) are constant on "
         "arith traces (one word, no phrases), so its ranking is a tie and the budget's seeded shuffle decides.",
     ]
-    if kept is not None and kept < pool.n:
+    if m < pool.n:
         notes.append(
-            f"The band passed {kept} < {pool.n} questions: the limo arm trains on fewer examples than random "
-            "and full (still the same steps)."
+            f"The band passed {kept} < {pool.n} questions (the budget): the limo arm trains on {m} examples and "
+            f"its random control is drawn at the same size ({m}), not the shared 10% of C7 and s1; same steps."
         )
+    notes += regime_note(scores, pool.sz["steps"])
     return ArmRun(scores=scores, facts=facts, notes=notes)
 
 
@@ -75,8 +80,9 @@ SPEC = register(
     ClaimSpec(
         id="limo",
         title="LIMO: a few hard, well-reasoned problems match the full pool",
-        claim="Less is more for reasoning: a few hundred hard problems with high-quality reasoning chains "
-        "train a model as well as (or better than) a pool a hundred times bigger.",
+        claim="Reasoning is taught by a few well-chosen signals rather than accumulated volume (the note's "
+        "thesis; CLAIMS.md anchors it on LIMO): a few hundred hard problems with high-quality chains train as "
+        "well as a pool a hundred times bigger.",
         source='Ye et al., "LIMO: Less is More for Reasoning", arXiv 2502.03387 (817 problems: drop what '
         "Qwen2.5-Math-7B solves, keep what a strong model solves 1-3 times in 32, rank chains by rule "
         "features; SFT of Qwen2.5-32B-Instruct).",
@@ -88,7 +94,10 @@ SPEC = register(
         arms=(
             ("base", "the starting model, untrained"),
             ("limo", "SFT on the limo recipe's 10% of the pool (difficulty band -> chain score -> budget)"),
-            ("random", "SFT on a random 10% of the pool (the control, same size)"),
+            (
+                "random",
+                "SFT on a random subset of the limo arm's size (the control; 10% when the band fills it)",
+            ),
             ("full", "SFT on the whole pool (same steps)"),
         ),
         comparisons=(("limo", "random"), ("random", "full"), ("full", "base"), ("limo", "base")),

@@ -20,6 +20,7 @@ from reasonsift.retest.claims.pool import (
     pool_setting,
     random_data,
     recipe_arm,
+    regime_note,
     setting_note,
     student_eval,
     train_eval,
@@ -46,6 +47,7 @@ def run(cfg, out: Path) -> ArmRun:
         "Equal steps, not equal epochs: the subsets are seen 10x as often as the pool (s1 trained its 1K "
         "for 5 epochs; the 59K-pool comparison in the paper was not at equal steps).",
     ]
+    notes += regime_note(scores, pool.sz["steps"])
     return ArmRun(scores=scores, facts=facts, notes=notes)
 
 
@@ -53,8 +55,9 @@ SPEC = register(
     ClaimSpec(
         id="s1",
         title="s1: a small curated set matches the full pool",
-        claim="Less is more: about 1K examples chosen for quality, difficulty and diversity train a reasoning "
-        "model as well as (or better than) the whole pool they were drawn from.",
+        claim="For reasoning the most valuable data is often the smallest, structurally selected slice "
+        "(the note's thesis; CLAIMS.md anchors it on s1): about 1K examples chosen for quality, difficulty "
+        "and diversity train as well as the whole pool they come from.",
         source='Muennighoff et al., "s1: Simple test-time scaling", arXiv 2501.19393 (59K questions -> s1K '
         "by quality, difficulty and diversity; SFT of Qwen2.5-32B-Instruct).",
         attribution_note=None,
