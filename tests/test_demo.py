@@ -192,3 +192,7 @@ def test_thesis_table_comes_from_the_runs(demo_run):
             curves = (root / "thesis" / "sft" / f"arm-{i}" / "curves.jsonl").read_text().splitlines()
             assert json.loads(curves[-1])["step"] == 2  # equal steps
     assert "full pool" in printed and "random 10%" in printed
+    a = {n: r["accuracy"] for n, r in th["arms"].items()}
+    holds = a["ifd 10%"] > a["random 10%"] and a["ifd 10%"] >= a["full pool"]
+    assert th["finding"].startswith(f"The thesis {'holds' if holds else 'does not hold'} here")
+    assert f"{a['ifd 10%'] - a['random 10%']:+.3f}" in th["finding"] and th["finding"] in " ".join(printed.split())

@@ -261,6 +261,14 @@ def thesis_step(cfg: DemoConfig, root: Path, model_path: str, out) -> dict[str, 
         f"{a['full pool']['accuracy']:.3f}; the start {a['start (no SFT)']['accuracy']:.3f}. One seed: "
         "`reasonsift retest C7` / `s1` / `limo` give the same comparison with seeds and CIs."
     )
+    sel, rnd, full = (a[n]["accuracy"] for n in (sel_name, rnd_name, "full pool"))
+    holds = sel > rnd and sel >= full
+    res["finding"] = (
+        f"The thesis {'holds' if holds else 'does not hold'} here: {sel_name} "
+        f"{'beats' if sel > rnd else 'does not beat'} random {cfg.budget:.0%} ({sel - rnd:+.3f}) and "
+        f"{'matches or beats' if sel >= full else 'falls short of'} the full pool ({sel - full:+.3f})."
+    )
+    out.print(res["finding"])
     return res
 
 

@@ -41,6 +41,29 @@ def config_option() -> Any:
     )
 
 
+# --engine and its options, shared by the shardable verbs (profile, eval); defaults from ScaleOptions.
+def _scale_default(name: str) -> Any:
+    from reasonsift.scale.options import ScaleOptions
+
+    return getattr(ScaleOptions(), name)
+
+
+ENGINE = typer.Option(
+    _scale_default("engine"),
+    help="local (this process) or ray (Ray Data, one model per actor; pip install 'reasonsift[ray]').",
+)
+RAY_ADDRESS = typer.Option(
+    None,
+    metavar="ADDRESS",
+    help="Ray cluster to join (auto, ray://HOST:10001); default: a local Ray instance.",
+)
+RAY_WORKERS = typer.Option(_scale_default("ray_workers"), help="Ray actors, one model each (--engine ray).")
+GPUS_PER_WORKER = typer.Option(
+    None, help="GPUs per Ray actor (default: 1 when the Ray cluster has GPUs, else 0)."
+)
+CPUS_PER_WORKER = typer.Option(_scale_default("cpus_per_worker"), help="CPUs per Ray actor.")
+
+
 def flag(default: bool, decls: str, help: str) -> Any:
     """An on/off flag (``--x/--no-x``, or a lone ``--x``) shown without a value type."""
     return typer.Option(default, *decls.split(" "), metavar="", help=help)

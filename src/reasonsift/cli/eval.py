@@ -7,6 +7,11 @@ from pathlib import Path
 import typer
 
 from reasonsift.cli.common import (
+    CPUS_PER_WORKER,
+    ENGINE,
+    GPUS_PER_WORKER,
+    RAY_ADDRESS,
+    RAY_WORKERS,
     config_option,
     console,
     default,
@@ -55,6 +60,9 @@ def eval_(
         D("max_thinking_tokens"), help="Budget forcing (s1): force </think> after this many thinking tokens."
     ),
     backend: str = typer.Option(D("backend"), help="hf, or vllm (GPU; pip install reasonsift[vllm])."),
+    tensor_parallel_size: int = typer.Option(
+        D("tensor_parallel_size"), help="vllm backend: GPUs per model (per Ray actor with --engine ray)."
+    ),
     verifier: str = typer.Option(D("verifier"), help="auto, task, mc, math (Math-Verify) or exact."),
     verifier_timeout: float = typer.Option(D("verifier_timeout"), help="Seconds per verification."),
     quality: bool = flag(D("quality"), "--quality/--no-quality", "Trace validity, length and strategy."),
@@ -81,6 +89,11 @@ def eval_(
         D("trust_remote_code"), "--trust-remote-code", "Run the repository's code."
     ),
     allow_pickle: bool = flag(D("allow_pickle"), "--allow-pickle", "Accept pickle (.bin) weights (unsafe)."),
+    engine: str = ENGINE,
+    ray_address: str = RAY_ADDRESS,
+    ray_workers: int = RAY_WORKERS,
+    gpus_per_worker: float = GPUS_PER_WORKER,
+    cpus_per_worker: float = CPUS_PER_WORKER,
     resume: bool = flag(D("resume"), "--resume", "Continue a killed run in RUN_DIR (same options)."),
     overwrite: bool = flag(D("overwrite"), "--overwrite", "Replace an existing run in RUN_DIR."),
     export_lm_eval: Path = typer.Option(

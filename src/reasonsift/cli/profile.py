@@ -6,7 +6,20 @@ from pathlib import Path
 
 import typer
 
-from reasonsift.cli.common import config_option, console, flag, load_config, out, progress, user_errors
+from reasonsift.cli.common import (
+    CPUS_PER_WORKER,
+    ENGINE,
+    GPUS_PER_WORKER,
+    RAY_ADDRESS,
+    RAY_WORKERS,
+    config_option,
+    console,
+    flag,
+    load_config,
+    out,
+    progress,
+    user_errors,
+)
 from reasonsift.profile.config import ProfileConfig
 
 D = ProfileConfig.default  # every default lives in ProfileConfig; none is restated here
@@ -102,6 +115,11 @@ def profile(
     exact_logits: bool = flag(
         D("exact_logits"), "--exact-logits", "Score with the model's full forward: slower, always right."
     ),
+    engine: str = ENGINE,
+    ray_address: str = RAY_ADDRESS,
+    ray_workers: int = RAY_WORKERS,
+    gpus_per_worker: float = GPUS_PER_WORKER,
+    cpus_per_worker: float = CPUS_PER_WORKER,
     resume: bool = flag(D("resume"), "--resume", "Continue a killed run in RUN_DIR (same options and data)."),
     overwrite: bool = flag(D("overwrite"), "--overwrite", "Replace an existing run in RUN_DIR."),
     config: Path = config_option(),

@@ -37,6 +37,7 @@ from reasonsift.evaluate.results import (
     sample_schema,
 )
 from reasonsift.run import RunDir, StageConfig, build_manifest, examples_input, model_identity, run_record
+from reasonsift.scale.options import ScaleOptions
 from reasonsift.utils.io import atomic_path
 
 BACKENDS = ("hf", "vllm")
@@ -68,10 +69,10 @@ def _int_list(v) -> list[int]:
 
 
 @dataclass
-class EvalStageConfig(StageConfig):
+class EvalStageConfig(StageConfig, ScaleOptions):
     RUNTIME_ONLY: ClassVar[tuple[str, ...]] = (
         "resume", "overwrite", "device", "progress", "allow_pickle", "trust_remote_code", "batch_size",
-        "workers",
+        "workers", "tensor_parallel_size", *ScaleOptions.SCALE_FIELDS,
     )  # fmt: skip
 
     model: str = ""  # model directory or Hugging Face id
@@ -91,6 +92,7 @@ class EvalStageConfig(StageConfig):
     min_thinking_tokens: int | None = None  # s1 budget forcing (see evaluate/backends)
     max_thinking_tokens: int | None = None
     backend: str = "hf"
+    tensor_parallel_size: int = 1  # vllm backend: GPUs per model (per Ray actor with --engine ray)
     verifier: str = "auto"  # auto | task | mc | math | exact
     verifier_timeout: float = 5.0  # seconds per verification (math); a timeout is never a wrong answer
     quality: bool = True  # trace validity, length and strategy of generated traces
@@ -127,7 +129,8 @@ class EvalStageConfig(StageConfig):
             )
         for spec in self.tasks:
             parse_task_spec(spec)
-        for name in ("n", "batch_size", "shard_size", "workers"):
+        self.check_scale()
+        for name in ("n", "batch_size", "shard_size", "workers", "tensor_parallel_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
         for name in ("limit", "max_new_tokens", "min_thinking_tokens", "max_thinking_tokens"):
@@ -233,22 +236,28 @@ def main(
     """Run the evaluation; ``model`` may be an in-process ``(model, tokenizer)`` (``cfg.model`` is its label).
     ``on_start(n_completions)`` once the questions are known; ``on_progress(completions, tokens)`` with the
     increments since its last call; ``on_shard(i)`` after shard ``i`` is on disk."""
-    from reasonsift.evaluate.backends import SamplingParams, get_backend
-
     run = RunDir(cfg.out_dir, stage="eval", shards="shards", outputs=OUTPUTS)
     run.check(run_record("eval", cfg), resume=cfg.resume, overwrite=cfg.overwrite)
     qs = questions(cfg)
     if on_start:
         on_start(len(qs) * cfg.n)
     data_input = examples_input(cfg.data, [q.ex for q in qs])  # built-in task items are data too
-    if model is None:
-        from reasonsift.models.load import load_with
+    on_ray = cfg.engine == "ray"
+    if on_ray:
+        from reasonsift.scale.ray_engine import expected_dtype, gpus_per_worker, init_ray
 
-        model = load_with(cfg)
-    lm, tok = model
-    scorer = _scorer(cfg, lm, tok)
-    backend = get_backend(cfg.backend, lm, tok, batch_size=cfg.batch_size)
-    resolved = {"dtype": str(next(lm.parameters()).dtype).removeprefix("torch.")}
+        if model is not None:
+            raise ValueError(
+                "engine: --engine ray loads the model by name on each actor; pass a name, not a model"
+            )
+        init_ray(cfg, progress=cfg.progress)
+        resolved = {"dtype": expected_dtype(cfg.dtype, cfg.device, gpus_per_worker(cfg))}
+        shards = None
+        tok = _tokenizer(cfg)
+    else:
+        shards = ShardEvaluator(cfg, model)
+        tok = shards.tok
+        resolved = shards.resolved
     run.begin(
         run_record("eval", cfg, {"data": data_input}, resolved), resume=cfg.resume, overwrite=cfg.overwrite
     )
@@ -256,23 +265,37 @@ def main(
     max_new = cfg.max_new_tokens or _default_budget(tok, [q.ex for q in qs])
     schema = sample_schema()
     n_shards = (len(qs) + cfg.shard_size - 1) // cfg.shard_size
+    chunks = {i: qs[i * cfg.shard_size : (i + 1) * cfg.shard_size] for i in range(n_shards)}
     t0 = time.perf_counter()
-    for i in range(n_shards):
-        chunk = qs[i * cfg.shard_size : (i + 1) * cfg.shard_size]
+    todo = []
+    for i, chunk in chunks.items():
         if cfg.resume and run.is_done(i):
             if on_progress:
                 on_progress(len(chunk) * cfg.n, 0)
-            continue
-        params = SamplingParams(
-            n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=max_new,
-            seed=cfg.seed * 1_000_003 + i, min_thinking_tokens=cfg.min_thinking_tokens,
-            max_thinking_tokens=cfg.max_thinking_tokens,
-        )  # fmt: skip
-        gens = backend.generate([render_prompt(tok, q.ex) for q in chunk], params, on_progress=on_progress)
-        rows = _shard_rows(cfg, chunk, gens, scorer)
-        run.write_shard(i, rows, [], {"shard": i, "n_questions": len(chunk), "n_samples": len(rows)}, schema)
+        else:
+            todo.append(i)
+
+    def write(i: int, rows: list[dict]) -> None:
+        info = {"shard": i, "n_questions": len(chunks[i]), "n_samples": len(rows)}
+        run.write_shard(i, rows, [], info, schema)
         if on_shard:
             on_shard(i)
+
+    if on_ray:
+        from reasonsift.scale.ray_engine import run_shards
+
+        def write_result(i: int, res: tuple) -> None:
+            rows, n_tokens = res
+            write(i, rows)
+            if on_progress:
+                on_progress(len(rows), n_tokens)
+
+        tasks = [(i, chunks[i]) for i in todo]
+        kw = {"cfg": cfg.to_dict(), "max_new": max_new, "resolved": resolved}
+        run_shards(tasks, EvalWorker, kw, write_result, cfg, progress=cfg.progress)
+    else:
+        for i in todo:
+            write(i, shards.rows(i, chunks[i], max_new, on_progress)[0])
     run.collect_rejects(n_shards)
     elapsed = time.perf_counter() - t0
     samples = run.read() if n_shards else schema.empty_table()
@@ -286,13 +309,98 @@ def main(
     if cfg.hybrid_base:
         from reasonsift.evaluate.hybrid_run import hybrid_report
 
-        run.write_json("hybrid.json", hybrid_report(cfg, qs, (lm, tok), max_new))
-    models = {"model": model_identity(lm, cfg.model, None)}
-    if cfg.scorer_model and scorer is not None:
-        models["scorer"] = model_identity(scorer[0], cfg.scorer_model, None)
+        if shards is None or shards.lm is None:
+            shards = ShardEvaluator(cfg, model, generate=False)  # hybrid decoding runs on the driver
+        run.write_json("hybrid.json", hybrid_report(cfg, qs, (shards.lm, tok), max_new))
+    models = _identities(cfg, shards)
     manifest = build_manifest("eval", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
     run.write_json("manifest.json", manifest)
     return EvalRunResult(run.root, results, len(qs), samples.num_rows)
+
+
+class ShardEvaluator:
+    """What a shard of questions is evaluated with: the model, its generation backend and the information-gain
+    scorer, loaded once (in this process, or on each Ray actor by :class:`EvalWorker`). With ``--backend vllm``
+    the backend loads the model by name; the HF model is loaded only when information gain needs it."""
+
+    def __init__(self, cfg: EvalStageConfig, model=None, *, generate: bool = True):
+        from reasonsift.evaluate.backends import get_backend
+        from reasonsift.models.load import load_with
+
+        self.cfg = cfg
+        hf_needed = cfg.backend == "hf" or cfg.infogain or cfg.hybrid_base or not generate
+        if model is None and hf_needed:
+            model = load_with(cfg)
+        self.lm, self.tok = model if model is not None else (None, _tokenizer(cfg))
+        self.scorer = _scorer(cfg, self.lm, self.tok)
+        self.backend = None
+        if generate:
+            if cfg.backend == "vllm":
+                self.backend = get_backend("vllm", cfg.model, **_vllm_kwargs(cfg))
+            else:
+                self.backend = get_backend(cfg.backend, self.lm, self.tok, batch_size=cfg.batch_size)
+        dtype = cfg.dtype if self.lm is None else str(next(self.lm.parameters()).dtype).removeprefix("torch.")
+        self.resolved = {"dtype": dtype}
+
+    def rows(self, i: int, chunk: list[Question], max_new: int, on_progress=None) -> tuple[list[dict], int]:
+        """Shard ``i``'s sample rows (its own derived sampling seed, so any worker draws the same samples) and
+        the tokens generated."""
+        from reasonsift.evaluate.backends import SamplingParams
+
+        cfg = self.cfg
+        params = SamplingParams(
+            n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=max_new,
+            seed=cfg.seed * 1_000_003 + i, min_thinking_tokens=cfg.min_thinking_tokens,
+            max_thinking_tokens=cfg.max_thinking_tokens,
+        )  # fmt: skip
+        prompts = [render_prompt(self.tok, q.ex) for q in chunk]
+        gens = self.backend.generate(prompts, params, on_progress=on_progress)
+        rows = _shard_rows(cfg, chunk, gens, self.scorer)
+        return rows, sum(g.n_tokens for samples in gens for g in samples)
+
+
+class EvalWorker:
+    """One Ray actor's share of ``eval --engine ray``: a :class:`ShardEvaluator` on the actor's device."""
+
+    def __init__(self, cfg: dict, max_new: int, resolved: dict):
+        c = EvalStageConfig.from_dict({**cfg, "engine": "local", "ray_address": None, "hybrid_base": None})
+        self.shards = ShardEvaluator(c)
+        self.max_new = max_new
+        if self.shards.resolved != resolved:
+            raise ValueError(
+                f"dtype: the worker's model resolved to {self.shards.resolved['dtype']!r}, the run expects "
+                f"{resolved['dtype']!r}; pass --dtype explicitly"
+            )
+
+    def __call__(self, shard: int, chunk: list[Question]) -> tuple[list[dict], int]:
+        return self.shards.rows(shard, chunk, self.max_new)
+
+
+def _tokenizer(cfg: EvalStageConfig):
+    from transformers import AutoTokenizer
+
+    from reasonsift.models.load import resolve_local_dir
+
+    path = resolve_local_dir(cfg.model, allow_pickle=cfg.allow_pickle)
+    return AutoTokenizer.from_pretrained(str(path), trust_remote_code=cfg.trust_remote_code)
+
+
+def _vllm_kwargs(cfg: EvalStageConfig) -> dict:
+    kw = {"tensor_parallel_size": cfg.tensor_parallel_size, "trust_remote_code": cfg.trust_remote_code}
+    if cfg.dtype != "auto":
+        kw["dtype"] = cfg.dtype
+    return kw
+
+
+def _identities(cfg: EvalStageConfig, shards: ShardEvaluator | None) -> dict:
+    """The manifest's models; with ``--engine ray`` and no model on this process, the model is named by its
+    files (a directory) or its hub id."""
+    if shards is None or shards.lm is None:
+        return {"model": {"name": cfg.model, "revision": None}}
+    models = {"model": model_identity(shards.lm, cfg.model, None)}
+    if cfg.scorer_model and shards.scorer is not None:
+        models["scorer"] = model_identity(shards.scorer[0], cfg.scorer_model, None)
+    return models
 
 
 def _default_budget(tok, exs: list[Example]) -> int:

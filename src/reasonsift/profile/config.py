@@ -10,6 +10,7 @@ from reasonsift.models.load import check_device
 from reasonsift.ops.infogain import DEFAULT_POSTHOC_GAIN, DEFAULT_POSTHOC_PPL0
 from reasonsift.ops.masks import DEFAULT_RHO, INTERPOLATIONS, POOLS, check_rho
 from reasonsift.run.config import StageConfig
+from reasonsift.scale.options import ScaleOptions
 
 OVERFLOW = ("reject", "truncate-left")
 # What IFD's "A" is (CLAIMS.md C7): the whole completion <think>trace</think>answer (Selective Reflection-Tuning's
@@ -22,12 +23,12 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 # passes), so a run that ran out of memory can resume with smaller ones.
 RUNTIME_ONLY = (
     "resume", "overwrite", "compile", "device", "progress", "allow_pickle", "trust_remote_code",
-    "batch_size", "max_tokens_per_batch", "chunk_rows",
+    "batch_size", "max_tokens_per_batch", "chunk_rows", *ScaleOptions.SCALE_FIELDS,
 )  # fmt: skip
 
 
 @dataclass
-class ProfileConfig(StageConfig):
+class ProfileConfig(StageConfig, ScaleOptions):
     RUNTIME_ONLY: ClassVar[tuple[str, ...]] = RUNTIME_ONLY
 
     data: str = ""  # data file (jsonl/json/parquet) read with reasonsift.data.io.read_examples
@@ -82,6 +83,7 @@ class ProfileConfig(StageConfig):
         self.validate()
 
     def validate(self) -> None:
+        self.check_scale()
         check_rho(self.rho)
         if self.pool not in POOLS:
             raise ValueError(f"pool: expected one of {POOLS}, got {self.pool!r}")

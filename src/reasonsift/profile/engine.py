@@ -61,34 +61,16 @@ def _resolved(pairs: list[ModelPair | None]) -> dict:
     return {"dtype": ",".join(sorted(dtypes))}
 
 
-def run_profile(
+def build_context(
     cfg: ProfileConfig,
     model: ModelPair | None = None,
     *,
-    examples: list[Example] | None = None,
     scorer_model: ModelPair | None = None,
     compare_model: ModelPair | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-    on_shard: Callable[[int], None] | None = None,
-) -> RunResult:
-    """Profile ``cfg.data`` (or ``examples``) with ``cfg.model`` (or an in-process ``(model, tokenizer)``).
-
-    ``on_progress(n_sequences, n_tokens)`` is called after each forward pass of the student's main pass;
-    ``on_shard(i)`` after shard ``i`` is on disk (tests raise there to simulate a crash).
-    """
-    cfg.validate()
-    run = RunDir(cfg.out_dir)
-    run.check(run_record("profile", cfg), resume=cfg.resume, overwrite=cfg.overwrite)  # before any loading
-    if examples is None:
-        if not cfg.data:
-            raise ValueError("data: no data file given")
-        from reasonsift.data.io import read_examples
-
-        examples = list(read_examples(cfg.data, split=cfg.split).examples)
-    if cfg.limit:
-        examples = examples[: cfg.limit]
-    _check_ids(examples)
-    data_input = examples_input(cfg.data, examples)
+) -> tuple[Context, list[ModelPair | None]]:
+    """Load the models (or take in-process ones) and build the shard context: what every shard is computed
+    with, in this process or on a Ray actor. Returns it with ``[student, scorer, compare]`` pairs."""
     student, tok = model if model is not None else _load(cfg.model, cfg)
     scorer_pair = scorer_model or (_load(cfg.scorer_model, cfg) if cfg.scorer_model else None)
     compare_pair = compare_model or (_load(cfg.compare_model, cfg) if cfg.compare_model else None)
@@ -113,25 +95,127 @@ def run_profile(
         max_length=context_length(student, tok, cfg),
         on_tokens=on_progress,
     )
-    resolved = _resolved([(student, tok), scorer_pair, compare_pair])
+    return ctx, [(student, tok), scorer_pair, compare_pair]
+
+
+def _identities(cfg: ProfileConfig, pairs: list[ModelPair | None]) -> dict:
+    student, scorer_pair, compare_pair = pairs
+    models = {"student": model_identity(student[0], cfg.model, cfg.revision)}
+    if scorer_pair:
+        models["scorer"] = model_identity(scorer_pair[0], cfg.scorer_model or "", None)
+    if compare_pair:
+        models["compare"] = model_identity(compare_pair[0], cfg.compare_model or "", None)
+    return models
+
+
+class ProfileWorker:
+    """One Ray actor's share of ``profile --engine ray``: loads the models once (by path, on the actor's
+    device) and profiles a shard with :func:`profile_shard`, the function a local run calls."""
+
+    def __init__(self, cfg: dict, resolved: dict):
+        c = ProfileConfig.from_dict({**cfg, "engine": "local", "ray_address": None})
+        self.ctx, pairs = build_context(c)
+        got = _resolved(pairs)
+        if got != resolved:
+            raise ValueError(
+                f"dtype: the worker's models resolved to {got['dtype']!r}, the run expects "
+                f"{resolved['dtype']!r}; pass --dtype explicitly"
+            )
+        self.models = _identities(c, pairs)
+
+    def __call__(self, shard: int, payload: tuple[int, list[Example]]):
+        lo, chunk = payload
+        rows, rejects, counters = profile_shard(self.ctx, chunk, lo)
+        return rows, rejects, counters, self.ctx.ig_cache, self.models
+
+
+def run_profile(
+    cfg: ProfileConfig,
+    model: ModelPair | None = None,
+    *,
+    examples: list[Example] | None = None,
+    scorer_model: ModelPair | None = None,
+    compare_model: ModelPair | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    on_shard: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Profile ``cfg.data`` (or ``examples``) with ``cfg.model`` (or an in-process ``(model, tokenizer)``).
+
+    ``on_progress(n_sequences, n_tokens)`` is called after each forward pass of the student's main pass (with
+    ``--engine ray``: after each shard); ``on_shard(i)`` after shard ``i`` is on disk (tests raise there to
+    simulate a crash).
+    """
+    cfg.validate()
+    run = RunDir(cfg.out_dir)
+    run.check(run_record("profile", cfg), resume=cfg.resume, overwrite=cfg.overwrite)  # before any loading
+    if examples is None:
+        if not cfg.data:
+            raise ValueError("data: no data file given")
+        from reasonsift.data.io import read_examples
+
+        examples = list(read_examples(cfg.data, split=cfg.split).examples)
+    if cfg.limit:
+        examples = examples[: cfg.limit]
+    _check_ids(examples)
+    data_input = examples_input(cfg.data, examples)
+    on_ray = cfg.engine == "ray"
+    if on_ray:
+        from reasonsift.scale.ray_engine import expected_dtype, gpus_per_worker, init_ray
+
+        if model is not None or scorer_model is not None or compare_model is not None:
+            raise ValueError(
+                "engine: --engine ray loads the models by name on each actor; pass names, not models"
+            )
+        init_ray(cfg, progress=cfg.progress)
+        resolved = {"dtype": expected_dtype(cfg.dtype, cfg.device, gpus_per_worker(cfg))}
+        ctx, models, pairs = None, None, None
+    else:
+        ctx, pairs = build_context(
+            cfg, model, scorer_model=scorer_model, compare_model=compare_model, on_progress=on_progress
+        )
+        resolved = _resolved(pairs)
+        models = _identities(cfg, pairs)
     # Start-up passed (data read, models loaded, logits probed, template parsed): only now does the directory become a run (a failed start leaves nothing to block a rerun).
     record = run_record("profile", cfg, {"data": data_input}, resolved)
     run.begin(record, resume=cfg.resume, overwrite=cfg.overwrite)
 
-    t0, new_tokens = time.perf_counter(), 0
+    t0, state = time.perf_counter(), {"tokens": 0, "ig_cache": True}
     n_shards = (len(examples) + cfg.shard_size - 1) // cfg.shard_size
-    for i in range(n_shards):
-        lo = i * cfg.shard_size
-        chunk = examples[lo : lo + cfg.shard_size]
+    chunks = {i: examples[i * cfg.shard_size : (i + 1) * cfg.shard_size] for i in range(n_shards)}
+    todo = []
+    for i, chunk in chunks.items():
         if cfg.resume and run.is_done(i):
             if on_progress:
                 on_progress(len(chunk), 0)
-            continue
-        rows, rejects, counters = profile_shard(ctx, chunk, lo)
-        new_tokens += counters["tokens"]
-        run.write_shard(i, rows, rejects, {"shard": i, "first_index": lo, **counters})
+        else:
+            todo.append(i)
+
+    def write(i: int, rows: list, rejects: list, counters: dict) -> None:
+        state["tokens"] += counters["tokens"]
+        run.write_shard(i, rows, rejects, {"shard": i, "first_index": i * cfg.shard_size, **counters})
         if on_shard:
             on_shard(i)
+
+    if on_ray:
+        from reasonsift.scale.ray_engine import run_shards
+
+        def write_result(i: int, res: tuple) -> None:
+            nonlocal models
+            rows, rejects, counters, ig_cache, models = res
+            state["ig_cache"] &= ig_cache
+            write(i, rows, rejects, counters)
+            if on_progress:
+                on_progress(len(chunks[i]), counters["tokens"])
+
+        tasks = [(i, (i * cfg.shard_size, chunks[i])) for i in todo]
+        run_shards(tasks, ProfileWorker, {"cfg": cfg.to_dict(), "resolved": resolved}, write_result, cfg,
+                   progress=cfg.progress)  # fmt: skip
+        if models is None:  # every shard was already done: the manifest still names the models
+            models = _identities(cfg, build_context(cfg)[1])
+    else:
+        for i in todo:
+            write(i, *profile_shard(ctx, chunks[i], i * cfg.shard_size))
+        state["ig_cache"] = ctx.ig_cache
     elapsed = time.perf_counter() - t0
 
     counters: dict = {}
@@ -142,17 +226,12 @@ def run_profile(
     run.collect_rejects(n_shards)
     if cfg.infogain:
         counters["ig_method"] = (
-            "separate passes" if cfg.ig_whole_sequence or not ctx.ig_cache else "kv-cache prefixes"
+            "separate passes" if cfg.ig_whole_sequence or not state["ig_cache"] else "kv-cache prefixes"
         )
     counters["elapsed_s"] = elapsed
-    counters["tokens_per_s"] = new_tokens / elapsed if elapsed > 0 else 0.0
+    counters["tokens_per_s"] = state["tokens"] / elapsed if elapsed > 0 else 0.0
     stats = finalize(run, cfg, counters)
 
-    models = {"student": model_identity(student, cfg.model, cfg.revision)}
-    if scorer_pair:
-        models["scorer"] = model_identity(scorer_pair[0], cfg.scorer_model or "", None)
-    if compare_pair:
-        models["compare"] = model_identity(compare_pair[0], cfg.compare_model or "", None)
     manifest = build_manifest("profile", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
     run.write_json("manifest.json", manifest)
     if examples and not counters.get("n_rows"):

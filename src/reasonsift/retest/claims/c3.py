@@ -47,7 +47,7 @@ FLOOR, CEILING = 0.10, 0.95
 # 0.0). lr 3e-4 x 20 steps x 32 left the loss at chance (4.7). Below ~1000 steps the reference arm sits at the
 # floor, far beyond the --quick budget: --quick checks the pipeline and ends inconclusive by the guard.
 SIZES = {
-    True: {"steps": 20, "batch_size": 16, "lr": 1e-3, "warmup": 2, "n_train": 640, "n_test": 40},
+    True: {"steps": 20, "batch_size": 16, "lr": 1e-3, "warmup": 2, "n_train": 640, "n_test": 20},
     False: {"steps": 1200, "batch_size": 16, "lr": 1e-3, "warmup": 120, "n_train": 19200, "n_test": 200},
 }
 GEN_SLACK = 1.25  # generation budget: 1.25 x the longest reference completion of the test set, + 16 tokens
