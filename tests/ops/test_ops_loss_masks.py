@@ -98,3 +98,33 @@ def test_entropy_from_logits():
     h = entropy_from_logits(z)
     assert h[0, 0].item() == pytest.approx(math.log(4))
     assert h[0, 1].item() == pytest.approx(0.0, abs=1e-6)
+
+
+def _two_process_gather(other):
+    """What accelerate's ``gather(pad_across_processes(x, pad_index=PAD))`` returns on a process whose peer
+    holds ``other``: both padded to the longer, concatenated in rank order (this process is rank 0)."""
+    from reasonsift.ops.loss_masks import PAD_ENTROPY
+
+    def gather(local):
+        n = max(len(local), len(other))
+        pad = lambda t: torch.cat([t, torch.full((n - len(t),), PAD_ENTROPY)])  # noqa: E731
+        return torch.cat([pad(local), pad(other.float())])
+
+    return gather
+
+
+def test_global_pool_is_the_batch_pool_over_every_process():
+    # one process: the same as the batch pool
+    assert torch.equal(forking_loss_mask(H, C, 0.4, "global"), forking_loss_mask(H, C, 0.4, "batch"))
+    # two processes: tau from the completion tokens of both micro-batches, by hand
+    H2 = torch.tensor([[7.0, 8.0, 6.5, 0.0, 0.0, 0.0, 0.0]])
+    C2 = torch.tensor([[1, 1, 1, 0, 0, 0, 0]], dtype=torch.bool)
+    got = forking_loss_mask(H, C, 0.4, "global", _two_process_gather(H2[C2]))
+    vals = [float(x) for x in H[C]] + [float(x) for x in H2[C2]]
+    tau = _ref_quantile(vals, 0.6)
+    want = [[bool(C[b, t]) and float(H[b, t]) >= tau for t in range(7)] for b in range(2)]
+    assert got.tolist() == want
+    assert not torch.equal(got, forking_loss_mask(H, C, 0.4, "batch"))  # the peer's high entropies count
+    # the peer's half of the same global pool, from its side
+    peer = forking_loss_mask(H2, C2, 0.4, "global", _two_process_gather(H[C]))
+    assert peer.tolist() == [[bool(C2[0, t]) and float(H2[0, t]) >= tau for t in range(7)]]

@@ -182,3 +182,10 @@ def test_c4_tiny_run(tmp_path, monkeypatch):
     if e["effect"] is not None:  # NaN (no spread among the models) is written as null
         assert e["ci_low"] <= e["effect"] <= e["ci_high"] or e["ci_low"] is None
     assert "## C4" in (out / "report.md").read_text()
+    # the report renders from verdicts.json as read back too (NaN written as null: "n/a")
+    from reasonsift.retest.report import markdown, page
+
+    back = json.loads((out / "verdicts.json").read_text())
+    assert "## C4" in markdown(back, {}) and "C4" in page(back, {})
+    null = {**back["C4"], "effect": None, "ci_low": None, "ci_high": None, "cohens_d": None}
+    assert "| C4 | " + null["verdict"] + " | n/a | [n/a, n/a] |" in markdown({"C4": null}, {})

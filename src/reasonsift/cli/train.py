@@ -28,7 +28,9 @@ def sft(
     out_dir: Path = typer.Option(None, "--out", "-o", metavar="RUN", help="Run directory to write."),
     mask: str = typer.Option(D("mask"), help="Tokens in the loss: completion, forking, bottom or random."),
     rho: float = typer.Option(D("rho"), help="Forking share: the top RHO of completion tokens by entropy."),
-    pool: str = typer.Option(D("pool"), help="Forking pool: sequence or batch."),
+    pool: str = typer.Option(
+        D("pool"), help="Forking pool: sequence, batch (this process) or global (every process's batch)."
+    ),
     profile: Path = typer.Option(
         D("profile"),
         metavar="PROFILE_RUN",

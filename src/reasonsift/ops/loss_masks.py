@@ -12,29 +12,57 @@ completion-only SFT trains on); padding and prompt positions never enter a pool 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
-from reasonsift.ops.masks import DEFAULT_RHO, check_rho, forking_mask
+from reasonsift.ops.masks import DEFAULT_RHO, check_rho, forking_mask, forking_threshold, threshold_mask
 
 NORMALIZERS = ("all", "selected")  # "all": arXiv 2506.01939's text; "selected": its released code
-LOSS_POOLS = ("sequence", "batch")
+# global: the batch pool over every process's micro-batch (multi-GPU); one process: the same as batch
+LOSS_POOLS = ("sequence", "batch", "global")
+PAD_ENTROPY = -1e9  # sentinel of the cross-process gather (entropies are >= 0), as TRL's
+
+
+def gathered_tau(
+    entropy: torch.Tensor,
+    completion_mask: torch.Tensor,
+    rho: float,
+    gather: Callable[[torch.Tensor], torch.Tensor],
+) -> float:
+    """tau over the completion tokens of every process: ``gather`` pads this process's values with
+    :data:`PAD_ENTROPY` to the longest and concatenates all processes' (``accelerate``'s ``pad_across_processes``
+    + ``gather``; the identity on one process)."""
+    local = entropy[completion_mask.bool()].float()
+    allv = gather(local)
+    allv = allv[allv != PAD_ENTROPY]
+    return forking_threshold(allv, torch.ones_like(allv, dtype=torch.bool), rho)
 
 
 def forking_loss_mask(
-    entropy: torch.Tensor, completion_mask: torch.Tensor, rho: float = DEFAULT_RHO, pool: str = "sequence"
+    entropy: torch.Tensor,
+    completion_mask: torch.Tensor,
+    rho: float = DEFAULT_RHO,
+    pool: str = "sequence",
+    gather: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Top-``rho`` completion tokens by entropy: ``H >= tau``, tau the ``(1 - rho)`` quantile of the pool.
 
     Args:
         entropy: ``[B, L]`` float, the entropy of the distribution that predicts each token.
         completion_mask: ``[B, L]`` bool/int, 1 on completion tokens.
-        pool: ``sequence`` (each row alone) or ``batch`` (all completion tokens of the batch).
+        pool: ``sequence`` (each row alone), ``batch`` (all completion tokens of this process's batch) or
+            ``global`` (all completion tokens of every process's batch, through ``gather``: see
+            :func:`gathered_tau`; without ``gather``, this process alone).
     Returns: ``[B, L]`` bool, False outside the completion.
     """
     check_rho(rho)
     if pool not in LOSS_POOLS:
         raise ValueError(f"pool: expected one of {', '.join(LOSS_POOLS)}, got {pool!r}")
+    if pool == "global":
+        tau = gathered_tau(entropy, completion_mask, rho, gather or (lambda t: t))
+        return threshold_mask(entropy, completion_mask.bool(), tau)
     return forking_mask(entropy, completion_mask.bool(), rho, pool)
 
 

@@ -22,6 +22,19 @@ def _units(e: dict) -> tuple[str, str]:
     return (" (%)", "points") if e.get("unit", "fraction") == "fraction" else ("", e.get("metric", ""))
 
 
+def _d(x: float | None) -> str:
+    """Cohen's d, ``n/a`` when undefined (NaN in memory, null once read back from verdicts.json)."""
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.2f}"
+
+
+def _effect(e: dict) -> str:
+    """The summary table's effect: points for a difference of fractions, else the value and its measure."""
+    u, x = e.get("unit", "fraction"), e.get("effect")
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{_pct(x, u)} pts" if u == "fraction" else f"{_pct(x, u)} ({e.get('metric', '')})"
+
+
 def _ci(s: dict, unit: str = "fraction") -> str:
     return f"{_pct(s['mean'], unit)} [{_pct(s['ci_low'], unit)}, {_pct(s['ci_high'], unit)}]"
 
@@ -70,11 +83,11 @@ def plot_png(entry: dict[str, Any]) -> bytes:
 
 def markdown(verdicts: dict[str, dict], manifest: dict) -> str:
     lines = ["# reasonsift re-test report", ""]
-    lines += ["| claim | verdict | effect (points) | 95% CI | rule |", "|---|---|---|---|---|"]
+    lines += ["| claim | verdict | effect | 95% CI | rule |", "|---|---|---|---|---|"]
     for cid, e in verdicts.items():
         u = e.get("unit", "fraction")
         lines.append(
-            f"| {cid} | {e['verdict']} | {_pct(e['effect'], u)} | [{_pct(e['ci_low'], u)}, "
+            f"| {cid} | {e['verdict']} | {_effect(e)} | [{_pct(e['ci_low'], u)}, "
             f"{_pct(e['ci_high'], u)}] | {e['rule']} |"
         )
     missing = [c for c in PLANNED if c not in verdicts]
@@ -90,7 +103,7 @@ def markdown(verdicts: dict[str, dict], manifest: dict) -> str:
         suffix, eu = _units(e)
         lines += [
             f"**Verdict: {e['verdict']}.** {e['rule_a']} - {e['rule_b']} = {_pct(e['effect'], u)} {eu}, 95% CI "
-            f"[{_pct(e['ci_low'], u)}, {_pct(e['ci_high'], u)}], Cohen's d {e['cohens_d']:.2f}; "
+            f"[{_pct(e['ci_low'], u)}, {_pct(e['ci_high'], u)}], Cohen's d {_d(e['cohens_d'])}; "
             f"seeds {e['seeds']}.",
             "",
             f"| arm | {e['metric']}{suffix} [95% CI] | per seed | what |",
@@ -107,7 +120,7 @@ def markdown(verdicts: dict[str, dict], manifest: dict) -> str:
             for c in e["comparisons"]:
                 lines.append(
                     f"| {c['a']} - {c['b']} | {_pct(c['diff'], u)} | [{_pct(c['ci_low'], u)}, "
-                    f"{_pct(c['ci_high'], u)}] | {c['cohens_d']:.2f} |"
+                    f"{_pct(c['ci_high'], u)}] | {_d(c['cohens_d'])} |"
                 )
         lines += [""] + [f"- {n}" for n in e["notes"]] + [f"- {e['caveat']}", ""]
     lines += ["## Provenance", "", f"reasonsift {manifest.get('versions', {}).get('reasonsift', '?')}, git "
@@ -124,14 +137,14 @@ def page(verdicts: dict[str, dict], manifest: dict) -> str:
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}"
         ".supported{color:#1a7f37}.not{color:#b42318}.inconclusive{color:#9a6700}</style></head><body>",
-        "<h1>reasonsift re-test report</h1><table><tr><th>claim</th><th>verdict</th><th>effect (points)</th>"
+        "<h1>reasonsift re-test report</h1><table><tr><th>claim</th><th>verdict</th><th>effect</th>"
         "<th>95% CI</th></tr>",
     ]
     for cid, e in verdicts.items():
         u = e.get("unit", "fraction")
         parts.append(
             f"<tr><td><a href='#{esc(cid)}'>{esc(cid)}</a></td><td class='{_cls(e['verdict'])}'>"
-            f"{esc(e['verdict'])}</td><td>{_pct(e['effect'], u)}</td><td>[{_pct(e['ci_low'], u)}, "
+            f"{esc(e['verdict'])}</td><td>{esc(_effect(e))}</td><td>[{_pct(e['ci_low'], u)}, "
             f"{_pct(e['ci_high'], u)}]</td></tr>"
         )
     parts.append("</table>")

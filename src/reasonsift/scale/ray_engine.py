@@ -131,7 +131,9 @@ def run_shards(
     pool = ray.data.ActorPoolStrategy(size=min(opts.ray_workers, len(tasks)), max_tasks_in_flight_per_actor=1)
     with warnings.catch_warnings():
         # Ray Data restarts dead actors forever by default; a bounded count is still passed as a remote arg
-        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*ray_remote_args.*deprecated", category=DeprecationWarning
+        )
         ds = ds.map_batches(
             _ShardActor,
             fn_constructor_kwargs={"worker_cls": worker_cls, "worker_kwargs": worker_kwargs},

@@ -24,6 +24,7 @@ import torch
 from reasonsift.ops.loss_masks import (
     LOSS_POOLS,
     NORMALIZERS,
+    PAD_ENTROPY,
     bottom_mask,
     entropy_from_logits,
     forking_loss_mask,
@@ -64,7 +65,8 @@ class SFTRunConfig(StageConfig):
     out_dir: str = ""
     mask: str = "completion"
     rho: float = DEFAULT_RHO  # share of completion tokens kept by the forking mask (arXiv 2506.01939)
-    pool: str = "sequence"  # forking pool: each sequence alone, or the batch
+    # forking pool: each sequence alone, this process's batch, or every process's batch (multi-GPU)
+    pool: str = "sequence"
     profile: str | None = None  # profile run of the student: its entropies; None = recompute each step
     normalize: str = "all"  # all completion tokens, as the paper (arXiv 2506.01939); "selected" = its code
     lora: bool = False  # Tina preset: r 32, alpha 128, all linear projections
@@ -179,12 +181,14 @@ def loss_mask(
     rho: float,
     pool: str,
     generator: torch.Generator | None = None,
+    gather=None,
 ) -> torch.Tensor:
-    """The tokens in the loss, ``[B, T]`` bool, from target-aligned ``entropy`` and ``completion`` ``[B, T]``."""
+    """The tokens in the loss, ``[B, T]`` bool, from target-aligned ``entropy`` and ``completion`` ``[B, T]``;
+    ``gather`` collects the ``global`` pool's entropies from every process."""
     completion = completion.bool()
     if mask == "completion":
         return completion
-    forking = forking_loss_mask(entropy, completion, rho, pool)
+    forking = forking_loss_mask(entropy, completion, rho, pool, gather)
     if mask == "forking":
         return forking
     if mask == "bottom":
@@ -193,10 +197,11 @@ def loss_mask(
 
 
 def sft_loss(
-    model, batch: dict[str, torch.Tensor], cfg: SFTRunConfig, step: int
+    model, batch: dict[str, torch.Tensor], cfg: SFTRunConfig, step: int, gather=None
 ) -> tuple[torch.Tensor, dict]:
     """One forward pass and the masked loss. ``logits[:, t]`` predicts ``input_ids[:, t + 1]``: every mask is
-    taken on the targets ``[:, 1:]``. Returns the loss and ``{tokens_in_loss, completion_tokens, tokens}``."""
+    taken on the targets ``[:, 1:]``. Returns the loss and ``{tokens_in_loss, completion_tokens, tokens}``.
+    ``gather``: the cross-process gather of the ``global`` pool (the trainer's accelerator)."""
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
     targets = batch["input_ids"][:, 1:]
     completion = batch["completion_mask"][:, 1:].bool()
@@ -211,7 +216,7 @@ def sft_loss(
         else:
             entropy = entropy_from_logits(logp.detach(), log_probs=True)
     gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the random control: seeded per step
-    sel = loss_mask(cfg.mask, entropy, completion, cfg.rho, cfg.pool, gen)
+    sel = loss_mask(cfg.mask, entropy, completion, cfg.rho, cfg.pool, gen, gather)
     loss = masked_loss(logp, targets, sel, completion, cfg.normalize, log_probs=True)
     counts = {
         "tokens_in_loss": int(sel.sum()),
@@ -233,8 +238,13 @@ def make_trainer_class():
             self._acc = {"loss": 0.0, "tokens_in_loss": 0, "completion_tokens": 0, "tokens": 0}
             self.totals = {"tokens": 0, "tokens_in_loss": 0, "completion_tokens": 0}
 
+        def _gather(self, local: torch.Tensor) -> torch.Tensor:
+            """Every process's values (padded with ``PAD_ENTROPY``), for the ``global`` forking pool."""
+            acc = self.accelerator
+            return acc.gather(acc.pad_across_processes(local, dim=0, pad_index=PAD_ENTROPY))
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            loss, counts = sft_loss(model, inputs, self.run_cfg, self.state.global_step)
+            loss, counts = sft_loss(model, inputs, self.run_cfg, self.state.global_step, self._gather)
             if model.training:
                 self._acc["loss"] += float(loss.detach()) / self.args.gradient_accumulation_steps
                 for k, v in counts.items():

@@ -45,9 +45,10 @@ FLOOR, CEILING = 0.10, 0.95
 # Calibrated on one seed of the correct-trace arm (ID plan accuracy on 40 mazes): 150 steps 0.0, 600 steps
 # 0.05 (traces well formed but h miscounted from the first line), 1200 steps 0.25 (trace valid 0.075; OOD
 # 0.0). lr 3e-4 x 20 steps x 32 left the loss at chance (4.7). Below ~1000 steps the reference arm sits at the
-# floor, far beyond the --quick budget: --quick checks the pipeline and ends inconclusive by the guard.
+# floor, far beyond the --quick budget: --quick only checks the pipeline (10 steps, 10 + 10 mazes: ~2.5 min
+# of the combined `retest all --quick` on 2 idle cores) and ends inconclusive by the guard.
 SIZES = {
-    True: {"steps": 20, "batch_size": 16, "lr": 1e-3, "warmup": 2, "n_train": 640, "n_test": 20},
+    True: {"steps": 10, "batch_size": 16, "lr": 1e-3, "warmup": 1, "n_train": 320, "n_test": 10},
     False: {"steps": 1200, "batch_size": 16, "lr": 1e-3, "warmup": 120, "n_train": 19200, "n_test": 200},
 }
 GEN_SLACK = 1.25  # generation budget: 1.25 x the longest reference completion of the test set, + 16 tokens
