@@ -242,16 +242,15 @@ def main(
     if on_start:
         on_start(len(qs) * cfg.n)
     data_input = examples_input(cfg.data, [q.ex for q in qs])  # built-in task items are data too
-    on_ray = cfg.engine == "ray"
+    on_ray, models = cfg.engine == "ray", None
     if on_ray:
-        from reasonsift.scale.ray_engine import expected_dtype, gpus_per_worker, init_ray
+        from reasonsift.scale.ray_engine import start
 
         if model is not None:
             raise ValueError(
                 "engine: --engine ray loads the model by name on each actor; pass a name, not a model"
             )
-        init_ray(cfg, progress=cfg.progress)
-        resolved = {"dtype": expected_dtype(cfg.dtype, cfg.device, gpus_per_worker(cfg))}
+        resolved = start(cfg, cfg.dtype, cfg.device, progress=cfg.progress)
         shards = None
         tok = _tokenizer(cfg)
     else:
@@ -285,7 +284,8 @@ def main(
         from reasonsift.scale.ray_engine import run_shards
 
         def write_result(i: int, res: tuple) -> None:
-            rows, n_tokens = res
+            nonlocal models
+            rows, n_tokens, models = res
             write(i, rows)
             if on_progress:
                 on_progress(len(rows), n_tokens)
@@ -312,7 +312,8 @@ def main(
         if shards is None or shards.lm is None:
             shards = ShardEvaluator(cfg, model, generate=False)  # hybrid decoding runs on the driver
         run.write_json("hybrid.json", hybrid_report(cfg, qs, (shards.lm, tok), max_new))
-    models = _identities(cfg, shards)
+    if models is None or shards is not None:  # a local run, or no shard computed on Ray
+        models = _identities(cfg, shards)
     manifest = build_manifest("eval", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
     run.write_json("manifest.json", manifest)
     return EvalRunResult(run.root, results, len(qs), samples.num_rows)
@@ -364,16 +365,16 @@ class EvalWorker:
 
     def __init__(self, cfg: dict, max_new: int, resolved: dict):
         c = EvalStageConfig.from_dict({**cfg, "engine": "local", "ray_address": None, "hybrid_base": None})
+        from reasonsift.scale.ray_engine import check_resolved
+
         self.shards = ShardEvaluator(c)
         self.max_new = max_new
-        if self.shards.resolved != resolved:
-            raise ValueError(
-                f"dtype: the worker's model resolved to {self.shards.resolved['dtype']!r}, the run expects "
-                f"{resolved['dtype']!r}; pass --dtype explicitly"
-            )
+        check_resolved(self.shards.resolved, resolved)
+        self.models = _identities(c, self.shards)
 
-    def __call__(self, shard: int, chunk: list[Question]) -> tuple[list[dict], int]:
-        return self.shards.rows(shard, chunk, self.max_new)
+    def __call__(self, shard: int, chunk: list[Question]) -> tuple[list[dict], int, dict]:
+        """Shard ``shard``'s rows, its generated tokens and the manifest's models (as a local run names them)."""
+        return *self.shards.rows(shard, chunk, self.max_new), self.models
 
 
 def _tokenizer(cfg: EvalStageConfig):
@@ -393,8 +394,8 @@ def _vllm_kwargs(cfg: EvalStageConfig) -> dict:
 
 
 def _identities(cfg: EvalStageConfig, shards: ShardEvaluator | None) -> dict:
-    """The manifest's models; with ``--engine ray`` and no model on this process, the model is named by its
-    files (a directory) or its hub id."""
+    """The manifest's models; without a model in this process (vLLM without information gain, or ``--engine ray``
+    with every shard already done), the model is named by its name alone."""
     if shards is None or shards.lm is None:
         return {"model": {"name": cfg.model, "revision": None}}
     models = {"model": model_identity(shards.lm, cfg.model, None)}

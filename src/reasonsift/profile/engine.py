@@ -115,12 +115,9 @@ class ProfileWorker:
     def __init__(self, cfg: dict, resolved: dict):
         c = ProfileConfig.from_dict({**cfg, "engine": "local", "ray_address": None})
         self.ctx, pairs = build_context(c)
-        got = _resolved(pairs)
-        if got != resolved:
-            raise ValueError(
-                f"dtype: the worker's models resolved to {got['dtype']!r}, the run expects "
-                f"{resolved['dtype']!r}; pass --dtype explicitly"
-            )
+        from reasonsift.scale.ray_engine import check_resolved
+
+        check_resolved(_resolved(pairs), resolved)
         self.models = _identities(c, pairs)
 
     def __call__(self, shard: int, payload: tuple[int, list[Example]]):
@@ -160,14 +157,13 @@ def run_profile(
     data_input = examples_input(cfg.data, examples)
     on_ray = cfg.engine == "ray"
     if on_ray:
-        from reasonsift.scale.ray_engine import expected_dtype, gpus_per_worker, init_ray
+        from reasonsift.scale.ray_engine import start
 
         if model is not None or scorer_model is not None or compare_model is not None:
             raise ValueError(
                 "engine: --engine ray loads the models by name on each actor; pass names, not models"
             )
-        init_ray(cfg, progress=cfg.progress)
-        resolved = {"dtype": expected_dtype(cfg.dtype, cfg.device, gpus_per_worker(cfg))}
+        resolved = start(cfg, cfg.dtype, cfg.device, progress=cfg.progress)
         ctx, models, pairs = None, None, None
     else:
         ctx, pairs = build_context(

@@ -74,6 +74,22 @@ def expected_dtype(dtype: str, device: str, gpus: float) -> str:
     return "bfloat16" if on_gpu else "float32"
 
 
+def start(opts: ScaleOptions, dtype: str, device: str, *, progress: bool = False) -> dict[str, str]:
+    """Start (or join) Ray for a stage and return the run's resolved facts: ``{"dtype": ...}`` as the actors
+    will load it (:func:`expected_dtype`), what ``config.json`` records and every worker checks."""
+    init_ray(opts, progress=progress)
+    return {"dtype": expected_dtype(dtype, device, gpus_per_worker(opts))}
+
+
+def check_resolved(got: dict[str, str], expected: dict[str, str]) -> None:
+    """On a worker: refuse models that resolved to another dtype than the run recorded."""
+    if got != expected:
+        raise ValueError(
+            f"dtype: the worker's models resolved to {got['dtype']!r}, the run expects {expected['dtype']!r}; "
+            "pass --dtype explicitly"
+        )
+
+
 class _ShardActor:
     """The Ray Data callable class: builds the stage's worker once, then computes one shard per row."""
 

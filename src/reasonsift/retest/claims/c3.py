@@ -25,6 +25,7 @@ from reasonsift.retest.common import (
     BUILTIN_MODEL,
     cached_scores,
     cost_facts,
+    one_thread,
     sizes,
     task_data,
     task_examples,
@@ -91,8 +92,6 @@ def generate_and_score(model_dir: str | Path, examples: list) -> np.ndarray:
     tokens), scored by :func:`reply_scores`. Decoding runs on one thread: a batch of a 1M-parameter model is
     all per-token overhead, and a second thread only adds synchronisation (measured 10x the CPU time on
     busy cores)."""
-    import torch
-
     from reasonsift.data.render import completion_text
     from reasonsift.evaluate.accuracy import greedy_replies
     from reasonsift.models.load import load
@@ -100,12 +99,8 @@ def generate_and_score(model_dir: str | Path, examples: list) -> np.ndarray:
     model, tok = load(str(model_dir), device="cpu", dtype="float32")
     longest = max(len(tok(completion_text(e), add_special_tokens=False).input_ids) for e in examples)
     budget = MAX_NEW_TOKENS or int(GEN_SLACK * longest) + 16
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         replies = greedy_replies(model, tok, examples, batch_size=64, max_new_tokens=budget)
-    finally:
-        torch.set_num_threads(threads)
     return reply_scores(replies, examples)
 
 

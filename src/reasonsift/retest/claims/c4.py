@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from reasonsift.retest.common import (
     BUILTIN_MODEL,
     cached_scores,
     cost_facts,
+    one_thread,
     sizes,
     task_data,
     task_examples,
@@ -160,21 +160,6 @@ def effect_ci(per_cell: dict[str, np.ndarray], cells: dict[str, tuple[str, str]]
 
 
 # -- the experiment -------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def one_thread():
-    """Decode on one CPU thread: the built-in model's matrices are too small to split, and a second thread only
-    adds synchronisation (measured: a 128x512 linear on 4 rows takes 0.06 ms on one thread, 5.7 ms on two
-    when the other core is busy)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def reply_budget(tok, examples: list) -> int:

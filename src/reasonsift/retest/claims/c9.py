@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import random
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from reasonsift.retest.common import (
     BUILTIN_MODEL,
     cached_scores,
     cost_facts,
+    one_thread,
     sizes,
     trained_arm,
     user_split,
@@ -118,21 +118,6 @@ def judgement_examples(op: str, n: int, *, split: str, seed: int = 0) -> list:
             )
         )
     return out
-
-
-@contextmanager
-def one_thread():
-    """Decode on one CPU thread: the built-in model's matrices are too small to split, and a second thread only
-    adds synchronisation (measured: a 128x512 linear on 4 rows takes 0.06 ms on one thread, 5.7 ms on two
-    when the other core is busy)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def judge_scores(model_dir: str | Path, examples: list, kind: str) -> np.ndarray:
