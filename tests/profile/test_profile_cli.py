@@ -24,7 +24,10 @@ def test_profile_cli_end_to_end(tmp_path, model, tok, examples):
     # a second run into the same directory needs --resume or --overwrite: a clean error, not a traceback
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 1 and "--resume" in r.output
-    r = CliRunner().invoke(app, [*args, "--resume"])
+    # packing is runtime-only: a run may resume with it (equality with padded runs: test_profile_engine)
+    r = CliRunner().invoke(app, [*args, "--resume", "--packing", "--pack-length", "40"])
     assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*args, "--overwrite", "--pack-length", "0"])
+    assert r.exit_code == 1 and "--pack-length: expected >= 1" in r.output
     r = CliRunner().invoke(app, [*args[:-1], "--overwrite", "--rho", "1.5"])
     assert r.exit_code == 1 and "rho" in r.output

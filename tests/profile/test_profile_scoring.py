@@ -1,7 +1,15 @@
 import numpy as np
+import pytest
 import torch
 
-from reasonsift.profile.scoring import Request, Scorer, make_batches
+from reasonsift.profile.scoring import (
+    DENSE_PACK_LENGTH,
+    Request,
+    Scorer,
+    make_batches,
+    make_packs,
+    pack_capacity,
+)
 
 
 def _naive(model, ids, start):
@@ -65,3 +73,64 @@ def test_make_batches_sorted_and_bounded():
     b = make_batches(lengths, batch_size=10, max_tokens=20)
     assert all(len(x) * lengths[x[0]] <= 20 for x in b)
     assert sorted(i for x in b for i in x) == list(range(6))
+
+
+def _make_packs_naive(lengths, capacity):
+    """First-fit decreasing written out: every request, longest first, into the first row with room."""
+    rows, used = [], []
+    for i in sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)):
+        for r in range(len(rows)):
+            if used[r] + lengths[i] <= max(capacity, lengths[rows[r][0]]):
+                rows[r].append(i)
+                used[r] += lengths[i]
+                break
+        else:
+            rows.append([i])
+            used.append(lengths[i])
+    return rows
+
+
+def test_make_packs_first_fit_decreasing():
+    assert make_packs([5, 9, 3, 9, 7, 1], capacity=10) == [[1, 5], [3], [4, 2], [0]]
+    assert make_packs([30, 4], capacity=10) == [[0], [1]]  # longer than a row: a row of its own
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        lengths = rng.integers(1, 40, rng.integers(1, 30)).tolist()
+        cap = int(rng.integers(1, 60))
+        rows = make_packs(lengths, cap)
+        assert rows == _make_packs_naive(lengths, cap)
+        assert sorted(i for r in rows for i in r) == list(range(len(lengths)))  # each request once
+        assert all(len(r) == 1 or sum(lengths[i] for i in r) <= cap for r in rows)
+
+
+def test_pack_capacity(model):
+    assert pack_capacity(model, 16384, 300) == 300
+    model.config._attn_implementation = "sdpa"
+    assert pack_capacity(model, 16384) == DENSE_PACK_LENGTH
+    assert pack_capacity(model, 512) == 512
+    model.config._attn_implementation = "flash_attention_2"
+    try:
+        assert pack_capacity(model, 16384) == 16384
+    finally:
+        model.config._attn_implementation = "sdpa"
+
+
+@pytest.mark.parametrize("pack_length", [None, 8, 20])
+def test_packing_matches_padded(model, tok, pack_length):
+    reqs = _reqs(tok)
+    padded = Scorer(model, tok.pad_token_id).score(reqs, top_k=3)
+    s = Scorer(model, tok.pad_token_id, packing=True, pack_length=pack_length)
+    packed = s.score(reqs, top_k=3, batch_size=2)
+    assert packed.tokens == padded.tokens
+    assert packed.padded_tokens < padded.padded_tokens  # packing leaves less padding
+    assert sorted(i for b in packed.batches for i in b) == list(range(len(reqs)))
+    # fp32 rounding only (another attention length, another summation order): the float64 reference checks
+    # in test_architectures.py hold packed scores to 2e-4 of the exact values
+    for x, y in zip(padded.scores, packed.scores, strict=True):
+        np.testing.assert_allclose(x.entropy, y.entropy, atol=5e-5)
+        np.testing.assert_allclose(x.logprob, y.logprob, atol=5e-5)
+        np.testing.assert_array_equal(x.rank, y.rank)
+        np.testing.assert_array_equal(x.top_ids, y.top_ids)
+    lp = s.score(reqs, logprob_only=True).scores
+    for x, y in zip(padded.scores, lp, strict=True):
+        np.testing.assert_allclose(x.logprob, y.logprob, atol=5e-5)

@@ -98,9 +98,21 @@ def profile(
     compare_model: str = typer.Option(
         D("compare_model"), metavar="MODEL", help="Second model: overlap of forking positions in stats.json."
     ),
-    batch_size: int = typer.Option(D("batch_size"), help="Sequences per forward pass."),
+    batch_size: int = typer.Option(
+        D("batch_size"), help="Rows per forward pass (a sequence a row; several with --packing)."
+    ),
     max_tokens_per_batch: int = typer.Option(
-        D("max_tokens_per_batch"), help="Padded tokens per forward pass."
+        D("max_tokens_per_batch"), help="Padded tokens per forward pass (rows x longest row)."
+    ),
+    packing: bool = flag(
+        D("packing"),
+        "--packing",
+        "Pack several sequences into each row (restarted position ids, no cross-attention): less padding "
+        "on heavy-tailed lengths. Refused for models that ignore position ids (OPT).",
+    ),
+    pack_length: int = typer.Option(
+        D("pack_length"),
+        help="Tokens per packed row (default: the whole budget with FlashAttention/flex, 1024 with SDPA/eager).",
     ),
     chunk_rows: int = typer.Option(
         D("chunk_rows"), help="LM-head rows per chunk (default ~256 MiB of fp32 logits)."

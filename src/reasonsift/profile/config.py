@@ -18,12 +18,12 @@ OVERFLOW = ("reject", "truncate-left")
 IFD_TARGETS = ("completion", "answer")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
-# Options that change no output number: a resumed run may change them freely. Batch sizes and head chunks
-# change numbers only at float rounding (batch-size invariance is tested; no pool depends on the forward
-# passes), so a run that ran out of memory can resume with smaller ones.
+# Options that change no output number: a resumed run may change them freely. Batch sizes, head chunks and
+# packing change numbers only at float rounding (batch-size invariance and packed = padded are tested; no pool
+# depends on the forward passes), so a run that ran out of memory can resume with smaller ones.
 RUNTIME_ONLY = (
     "resume", "overwrite", "compile", "device", "progress", "allow_pickle", "trust_remote_code",
-    "batch_size", "max_tokens_per_batch", "chunk_rows", *ScaleOptions.SCALE_FIELDS,
+    "batch_size", "max_tokens_per_batch", "chunk_rows", "packing", "pack_length", *ScaleOptions.SCALE_FIELDS,
 )  # fmt: skip
 
 
@@ -64,8 +64,13 @@ class ProfileConfig(StageConfig, ScaleOptions):
     posthoc_gain: float = DEFAULT_POSTHOC_GAIN
     scorer_model: str | None = None  # fixed scorer for IFD / information gain (2506.02126); default: student
     compare_model: str | None = None  # second model: overlap of forking positions (C1 reports > 86%)
-    batch_size: int = 16
+    batch_size: int = 16  # rows per forward pass (one sequence a row, or several with packing)
     max_tokens_per_batch: int = 16384  # padded tokens per forward pass (rows x longest row)
+    # Pack several sequences into a row (position ids restart per sequence; block-diagonal attention or a
+    # variable-length kernel): no padding between short traces. pack_length: tokens per row (default: the
+    # whole budget with FlashAttention / flex attention, 1024 with SDPA / eager; see profile.scoring).
+    packing: bool = False
+    pack_length: int | None = None
     chunk_rows: int | None = None  # LM-head rows per chunk (default: ~256 MiB of fp32 logits)
     shard_size: int = 512  # examples per output shard (the unit of resume)
     max_length: int | None = None  # context limit; default from the model config / tokenizer
@@ -103,7 +108,7 @@ class ProfileConfig(StageConfig, ScaleOptions):
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if self.top_k < 0:
             raise ValueError(f"top_k: expected >= 0, got {self.top_k}")
-        for name in ("chunk_rows", "limit", "ig_max_steps"):
+        for name in ("chunk_rows", "limit", "ig_max_steps", "pack_length"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name}: expected >= 1, got {v}")

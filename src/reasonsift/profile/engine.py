@@ -82,7 +82,18 @@ def build_context(
 
     template = Path(cfg.template).read_text(encoding="utf-8") if cfg.template else None
     pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-    mk = lambda m: Scorer(m, pad, chunk_rows=cfg.chunk_rows, compile=cfg.compile, exact=cfg.exact_logits)  # noqa: E731
+
+    def mk(m) -> Scorer:
+        return Scorer(
+            m,
+            pad,
+            chunk_rows=cfg.chunk_rows,
+            compile=cfg.compile,
+            exact=cfg.exact_logits,
+            packing=cfg.packing,
+            pack_length=cfg.pack_length,
+        )
+
     st = mk(student)
     ctx = Context(
         cfg=cfg,

@@ -7,6 +7,12 @@ transform (:meth:`Scorer.logits`) runs over row chunks with fp32 statistics
 own ``forward(...).logits``; ``exact=True`` (``--exact-logits``) uses the full forward instead. Alignment
 (TRL's convention): the hidden state at position ``t - 1`` gives the distribution that token ``t`` was
 drawn from.
+
+Packing (``packing=True``, ``--packing``): several requests share one row, each with position ids restarting
+at 0 and no attention mask; transformers then builds a block-diagonal causal mask (eager / SDPA) or runs a
+variable-length kernel (FlashAttention, flex attention), so no request sees another. Rows are filled first-fit
+decreasing up to :func:`pack_capacity` tokens. A start-up probe (:meth:`Scorer.check_packing`) refuses an
+architecture that does not honour restarted position ids (OPT derives positions from the attention mask).
 """
 
 from __future__ import annotations
@@ -71,6 +77,41 @@ def make_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[l
     return batches
 
 
+# Row capacity when packing with a dense block-diagonal mask (eager / SDPA): attention over a packed row costs
+# capacity^2 whatever is in it, so short requests pay for the whole row. 1024 was the fastest of 512-4096 on
+# the CPU heavy-tail benchmark (bench/packing_bench.py, docs/benchmarks.md). Variable-length kernels skip the
+# masked blocks, so there a row may hold the whole token budget.
+DENSE_PACK_LENGTH = 1024
+VARLEN_ATTENTION = ("flash_attention", "flex_attention", "flash-attn", "flash_attn")
+
+
+def pack_capacity(model, max_tokens: int, pack_length: int | None = None) -> int:
+    """Tokens per packed row: ``pack_length`` when given, else the whole ``max_tokens`` budget for a
+    variable-length attention kernel and :data:`DENSE_PACK_LENGTH` for a dense mask (eager, SDPA)."""
+    if pack_length is not None:
+        return pack_length
+    impl = str(getattr(getattr(model, "config", None), "_attn_implementation", "") or "")
+    return max_tokens if any(k in impl for k in VARLEN_ATTENTION) else min(DENSE_PACK_LENGTH, max_tokens)
+
+
+def make_packs(lengths: list[int], capacity: int) -> list[list[int]]:
+    """First-fit decreasing: requests longest first (ties by index), each into the first row with room for it
+    (rows hold at most ``capacity`` tokens; a longer request gets a row of its own). Deterministic."""
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)):
+        n = lengths[i]
+        for r, free in enumerate(room):
+            if free >= n:
+                rows[r].append(i)
+                room[r] -= n
+                break
+        else:
+            rows.append([i])
+            room.append(max(capacity - n, 0))
+    return rows
+
+
 # Start-up probe: 2 rows x 12 tokens, the second right-padded after 8, so the attention-mask path is
 # exercised. Tolerance on log-probs: PROBE_ATOL plus PROBE_EPS_MULT dtype epsilons of the largest logit.
 # The body's hidden states are bitwise the ones forward() computes, so the only honest differences are the
@@ -82,6 +123,9 @@ PROBE_SHAPE = (2, 12)
 PROBE_PAD_FROM = 8
 PROBE_ATOL = 1e-3
 PROBE_EPS_MULT = 8.0
+# Packing probe: three requests of these lengths in one row, then a padding tail of PACK_PROBE_PAD tokens.
+PACK_PROBE_LENGTHS = (5, 9, 3)
+PACK_PROBE_PAD = 2
 
 
 class Scorer:
@@ -104,8 +148,15 @@ class Scorer:
         chunk_rows: int | None = None,
         compile: bool = False,
         exact: bool = False,
+        packing: bool = False,
+        pack_length: int | None = None,
     ):
+        if pack_length is not None and pack_length < 1:
+            raise ValueError(f"pack_length: expected >= 1, got {pack_length}")
         self.model = model.eval()
+        self.packing = packing
+        self.pack_length = pack_length
+        self.pack_diff: float | None = None  # max |log p difference| found by check_packing()
         self.pad_id = pad_id
         self.chunk_rows = chunk_rows
         self.exact = exact
@@ -125,6 +176,8 @@ class Scorer:
         self._full = model
         if not exact:
             self.check_logits()
+        if packing:
+            self.check_packing()
         if compile:
             if exact:
                 self._full = torch.compile(model, dynamic=True)
@@ -177,9 +230,7 @@ class Scorer:
             a, b = torch.log_softmax(mine.float(), -1), torch.log_softmax(ref.float(), -1)
             d = torch.where(a == b, 0.0, (a - b).abs())  # equal -inf (masked entries) is no difference
             diff = float(d.nan_to_num(nan=float("inf")).max())
-        eps = max(torch.finfo(ref.dtype).eps, torch.finfo(hidden.dtype).eps)
-        zmax = float(ref.float().abs().nan_to_num(posinf=0.0, neginf=0.0).max())
-        tol = PROBE_ATOL + PROBE_EPS_MULT * eps * max(1.0, zmax)
+        tol = self._tolerance(ref, hidden.dtype)
         self.probe_diff = diff
         if not diff <= tol:
             applied = self.transform.source if self.transform is not None else "none"
@@ -192,51 +243,127 @@ class Scorer:
             )
         return diff
 
-    def _exact_stats(self, ids, att, r_idx, c_idx, targets, temperature: float, top_k: int) -> TokenStats:
-        """The model's own logits for ``per_pass`` sequences at a time, gathered at the scored positions."""
+    def _tolerance(self, ref: torch.Tensor, dtype: torch.dtype) -> float:
+        """Probe tolerance on log-probs: :data:`PROBE_ATOL` plus :data:`PROBE_EPS_MULT` epsilons of the
+        largest finite logit in ``ref``."""
+        eps = max(torch.finfo(ref.dtype).eps, torch.finfo(dtype).eps)
+        zmax = float(ref.float().abs().nan_to_num(posinf=0.0, neginf=0.0).max())
+        return PROBE_ATOL + PROBE_EPS_MULT * eps * max(1.0, zmax)
+
+    def _row_logits(self, ids: torch.Tensor, kw: dict) -> torch.Tensor:
+        """``[R, L, V]`` logits the way scoring makes them: backbone + :meth:`logits`, or the full forward."""
+        if self.exact:
+            return self._full(input_ids=ids, **kw, use_cache=False).logits
+        return self.logits(self._last_hidden(self.eager_body(input_ids=ids, **kw, use_cache=False)))
+
+    @torch.inference_mode()
+    def check_packing(self) -> float:
+        """Compare a packed row (:data:`PACK_PROBE_LENGTHS` requests end to end, then padding) with each
+        request run alone. Returns the max abs log-prob difference; raises ``ValueError`` naming the
+        architecture when it exceeds the dtype's tolerance: the model does not honour restarted position ids,
+        so packed requests would see each other."""
+        emb = self.model.get_input_embeddings() if hasattr(self.model, "get_input_embeddings") else None
+        n_ids = min(self.vocab_size, getattr(emb, "num_embeddings", None) or self.vocab_size)
+        g = torch.Generator().manual_seed(1)
+        reqs = [Request(torch.randint(0, n_ids, (n,), generator=g).tolist(), 1) for n in PACK_PROBE_LENGTHS]
+        ids, kw, r_idx, c_idx, _ = self._layout([reqs], packed=True)
+        ids = torch.cat([ids, torch.full_like(ids[:, :PACK_PROBE_PAD], self.pad_id)], 1)  # a padding tail
+        kw = {
+            "position_ids": torch.cat(
+                [kw["position_ids"], torch.arange(PACK_PROBE_PAD, device=ids.device)[None]], 1
+            )
+        }
+        packed = self._row_logits(ids, kw)[0]
+        alone = [self._row_logits(torch.tensor([r.input_ids], device=self.device), {})[0] for r in reqs]
+        a, b = (
+            torch.log_softmax(packed[: sum(PACK_PROBE_LENGTHS)].float(), -1),
+            torch.log_softmax(torch.cat(alone).float(), -1),
+        )
+        d = torch.where(a == b, 0.0, (a - b).abs())
+        diff = float(d.nan_to_num(nan=float("inf")).max())
+        tol = self._tolerance(torch.cat(alone), packed.dtype)
+        self.pack_diff = diff
+        if not diff <= tol:
+            raise ValueError(
+                f"{describe(self.model)}: packed rows do not reproduce each sequence run alone (max |log p "
+                f"difference| {diff:.3g} > tolerance {tol:.3g}): the architecture does not restart attention "
+                "at restarted position ids, so packed sequences would see each other. Drop --packing "
+                "(Scorer(..., packing=False)): padded batches are always right."
+            )
+        return diff
+
+    def _exact_stats(self, ids, kw, r_idx, c_idx, targets, temperature: float, top_k: int) -> TokenStats:
+        """The model's own logits for ``per_pass`` rows at a time, gathered at the scored positions."""
         budget = self.chunk_rows or default_chunk_rows(self.vocab_size)
         per_pass = max(1, budget // ids.shape[1])
         parts = []
         for s in range(0, ids.shape[0], per_pass):
-            z = self._full(
-                input_ids=ids[s : s + per_pass], attention_mask=att[s : s + per_pass], use_cache=False
-            ).logits
+            part = {k: v[s : s + per_pass] for k, v in kw.items()}
+            z = self._full(input_ids=ids[s : s + per_pass], **part, use_cache=False).logits
             sel = (r_idx >= s) & (r_idx < s + per_pass)  # rows are in sequence order, so this keeps the order
             parts.append(self.stats_fn(z[r_idx[sel] - s, c_idx[sel]], targets[sel], temperature, top_k))
             del z
         return concat_stats(parts, device=ids.device)
 
+    def _layout(self, rows: list[list[Request]], packed: bool):
+        """``[R, L]`` input ids (right-padded) and the forward's mask arguments for ``rows``, each a list of
+        requests laid end to end, plus the (row, column) of every scored position's predictor and its target.
+        Packed: position ids restart at 0 for each request (and for the padding tail), no attention mask.
+        Padded (one request a row): an attention mask."""
+        for row in rows:
+            for r in row:
+                if r.score_start < 1 or r.score_start > len(r.input_ids):
+                    raise ValueError(f"score_start: expected 1..{len(r.input_ids)}, got {r.score_start}")
+        longest = max(sum(len(r.input_ids) for r in row) for row in rows)
+        ids = torch.full((len(rows), longest), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        r_idx, c_idx, tgt = [], [], []
+        for b, row in enumerate(rows):
+            o = 0
+            for r in row:
+                n = len(r.input_ids)
+                ids[b, o : o + n] = torch.tensor(r.input_ids, dtype=torch.long)
+                mask[b, o : o + n] = torch.arange(n) if packed else 1
+                pos = torch.arange(o + r.score_start - 1, o + n - 1)  # position t-1 predicts token t
+                r_idx.append(torch.full_like(pos, b))
+                c_idx.append(pos)
+                tgt.append(ids[b, o + r.score_start : o + n])
+                o += n
+            if packed:
+                mask[b, o:] = torch.arange(longest - o)  # the padding tail: a sequence of its own
+        kw = {"position_ids" if packed else "attention_mask": mask.to(self.device)}
+        dev = self.device
+        return ids.to(dev), kw, torch.cat(r_idx).to(dev), torch.cat(c_idx).to(dev), torch.cat(tgt).to(dev)
+
     @torch.inference_mode()
     def forward_batch(
         self, reqs: list[Request], temperature: float, top_k: int, logprob_only: bool = False
     ) -> list[Scores]:
-        for r in reqs:
-            if r.score_start < 1 or r.score_start > len(r.input_ids):
-                raise ValueError(f"score_start: expected 1..{len(r.input_ids)}, got {r.score_start}")
-        longest = max(len(r.input_ids) for r in reqs)
-        ids = torch.full((len(reqs), longest), self.pad_id, dtype=torch.long)
-        att = torch.zeros((len(reqs), longest), dtype=torch.long)
-        rows, cols, targets = [], [], []
-        for b, r in enumerate(reqs):
-            n = len(r.input_ids)
-            ids[b, :n] = torch.tensor(r.input_ids, dtype=torch.long)
-            att[b, :n] = 1
-            pos = torch.arange(r.score_start - 1, n - 1)  # position t-1 predicts token t
-            rows.append(torch.full_like(pos, b))
-            cols.append(pos)
-            targets.append(ids[b, r.score_start : n])
-        ids, att = ids.to(self.device), att.to(self.device)
-        r_idx, c_idx = torch.cat(rows).to(self.device), torch.cat(cols).to(self.device)
-        tgt = torch.cat(targets).to(self.device)
+        """One padded forward pass, a row per request; scores in ``reqs`` order."""
+        return self.forward_rows([[r] for r in reqs], temperature, top_k, logprob_only, packed=False)
+
+    @torch.inference_mode()
+    def forward_rows(
+        self,
+        rows: list[list[Request]],
+        temperature: float,
+        top_k: int,
+        logprob_only: bool = False,
+        packed: bool = True,
+    ) -> list[Scores]:
+        """One forward pass over ``rows`` (requests laid end to end in each, see :meth:`_layout`); scores in
+        row-major request order."""
+        reqs = [r for row in rows for r in row]
+        ids, kw, r_idx, c_idx, tgt = self._layout(rows, packed)
         if logprob_only and not self.exact:
-            hidden = self._last_hidden(self.body(input_ids=ids, attention_mask=att, use_cache=False))
+            hidden = self._last_hidden(self.body(input_ids=ids, **kw, use_cache=False))
             return _split(
                 reqs, self.target_logprobs(hidden[r_idx, c_idx], tgt, temperature).float().cpu().numpy()
             )
         if self.exact:
-            st = self._exact_stats(ids, att, r_idx, c_idx, tgt, temperature, top_k)
+            st = self._exact_stats(ids, kw, r_idx, c_idx, tgt, temperature, top_k)
         else:
-            hidden = self._last_hidden(self.body(input_ids=ids, attention_mask=att, use_cache=False))
+            hidden = self._last_hidden(self.body(input_ids=ids, **kw, use_cache=False))
             st = chunked_token_stats(
                 hidden[r_idx, c_idx],
                 self.logits,
@@ -280,23 +407,29 @@ class Scorer:
     ) -> ScoreRun:
         """Score every request; results in input order. ``on_batch(n_requests, n_tokens)`` after each pass.
         ``logprob_only``: only ``Scores.logprob`` is needed (chunked mode then skips entropy, rank and top-k;
-        their arrays are empty)."""
+        their arrays are empty). Padded: a row per request, ``batch_size`` rows and ``max_tokens_per_batch``
+        padded tokens per pass at most. Packed: rows of :func:`pack_capacity` tokens, the same limits on rows."""
         lengths = [len(r.input_ids) for r in reqs]
-        batches = make_batches(lengths, batch_size, max_tokens_per_batch)
+        if self.packing:
+            rows = make_packs(lengths, pack_capacity(self.model, max_tokens_per_batch, self.pack_length))
+        else:
+            rows = [[i] for i in range(len(reqs))]
+        row_len = [sum(lengths[i] for i in row) for row in rows]
         scores: list[Scores | None] = [None] * len(reqs)
-        run = ScoreRun([], batches)
-        for batch in batches:
-            for i, sc in zip(
-                batch,
-                self.forward_batch([reqs[i] for i in batch], temperature, top_k, logprob_only),
-                strict=True,
-            ):
+        run = ScoreRun([], [])
+        for batch in make_batches(row_len, batch_size, max_tokens_per_batch):
+            members = [i for j in batch for i in rows[j]]
+            res = self.forward_rows(
+                [[reqs[i] for i in rows[j]] for j in batch], temperature, top_k, logprob_only, self.packing
+            )
+            for i, sc in zip(members, res, strict=True):
                 scores[i] = sc
-            real = sum(lengths[i] for i in batch)
+            run.batches.append(members)
+            real = sum(row_len[j] for j in batch)
             run.tokens += real
-            run.padded_tokens += len(batch) * lengths[batch[0]]
+            run.padded_tokens += len(batch) * row_len[batch[0]]
             if on_batch:
-                on_batch(len(batch), real)
+                on_batch(len(members), real)
         run.scores = scores  # type: ignore[assignment]
         return run
 
