@@ -195,4 +195,6 @@ def test_thesis_table_comes_from_the_runs(demo_run):
     a = {n: r["accuracy"] for n, r in th["arms"].items()}
     holds = a["ifd 10%"] > a["random 10%"] and a["ifd 10%"] >= a["full pool"]
     assert th["finding"].startswith(f"The thesis {'holds' if holds else 'does not hold'} here")
-    assert f"{a['ifd 10%'] - a['random 10%']:+.3f}" in th["finding"] and th["finding"] in " ".join(printed.split())
+    assert f"{a['ifd 10%'] - a['random 10%']:+.3f}" in th["finding"] and th["finding"] in " ".join(
+        printed.split()
+    )

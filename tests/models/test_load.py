@@ -25,6 +25,15 @@ def test_dtype_is_selectable(saved_dir):
     assert model.dtype == torch.bfloat16
 
 
+def test_attn_implementation_is_selectable(saved_dir):
+    """``--attn-implementation`` reaches from_pretrained; None keeps transformers' default; an unknown kernel
+    is transformers' own error, not a silent fallback."""
+    assert load(saved_dir, attn_implementation="eager")[0].config._attn_implementation == "eager"
+    assert load(saved_dir)[0].config._attn_implementation == "sdpa"
+    with pytest.raises(ValueError, match="no_such_kernel"):
+        load(saved_dir, attn_implementation="no_such_kernel")
+
+
 def test_dtype_resolution():
     assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
     assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16

@@ -63,8 +63,9 @@ LAYOUTS = {
 }
 
 
-def _build(name: str, dtype=torch.float32):
+def _build(name: str, dtype=torch.float32, **overrides):
     cls, kw = ARCHS[name]
+    kw = {**kw, **overrides}
     known = set(cls().to_dict()) | set(cls.attribute_map)
     kwargs = {k: v for k, v in {**COMMON, **kw}.items() if v is not None and k in known}
     torch.manual_seed(0)
@@ -264,7 +265,7 @@ def test_kv_cached_prefixes_match_float64_forward(name):
         assert v == pytest.approx(float(-logp.gather(-1, tgt[:, None]).mean()), abs=2e-4)
 
 
-PACKS = [n for n in ARCHS if n != "opt"]
+PACKS = list(ARCHS)
 
 
 @pytest.mark.parametrize("name", PACKS)
@@ -281,13 +282,28 @@ def test_packed_scores_match_float64_forward(name, pack_length):
     _check(run.scores, model, reqs, top_k=3)
 
 
-def test_packing_refused_where_positions_come_from_the_mask():
-    """OPT derives positions from the attention mask, so restarted position ids do not separate packed
-    requests: the start-up probe refuses, naming the architecture; padded scoring still works."""
-    model = _build("opt")
-    with pytest.raises(ValueError, match=r"OPTForCausalLM \(model_type 'opt'\).*Drop --packing"):
+@pytest.mark.parametrize("name", ["mistral", "gemma2", "gemma3_text", "cohere2"])
+def test_packed_sliding_window_matches_float64_forward(name):
+    """A window shorter than the sequences (and Gemma's attention soft-cap): the variable-length attention's
+    masked path against the model's own eager forward."""
+    model = _build(name, sliding_window=4, attn_logit_softcapping=2.0 if "gemma" in name else None)
+    reqs = _requests()
+    _check(Scorer(model, PAD, packing=True).score(reqs, top_k=3).scores, model, reqs, top_k=3)
+
+
+def test_packing_refused_where_position_ids_do_not_arrive(monkeypatch):
+    """A backbone that drops position_ids (as a model that derives positions itself would): packed sequences
+    would see each other, so the start-up probe refuses, naming the architecture; padded scoring still works."""
+    model = _build("llama")
+    body, forward = model.model, model.model.forward
+    monkeypatch.setattr(body, "forward", lambda *a, position_ids=None, **k: forward(*a, **k))
+    with pytest.raises(ValueError, match=r"LlamaForCausalLM \(model_type 'llama'\).*Drop --packing"):
         Scorer(model, PAD, packing=True)
-    Scorer(model, PAD)
+    assert model.config._attn_implementation == "eager"  # restored after the probe
+    reqs = _requests()
+    padded = Scorer(model, PAD).score(reqs, top_k=3).scores  # padded rows pass no position ids
+    monkeypatch.undo()
+    _check(padded, model, reqs, top_k=3)
 
 
 def test_packed_exact_mode_matches_float64_forward():

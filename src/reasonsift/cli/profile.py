@@ -107,12 +107,17 @@ def profile(
     packing: bool = flag(
         D("packing"),
         "--packing",
-        "Pack several sequences into each row (restarted position ids, no cross-attention): less padding "
-        "on heavy-tailed lengths. Refused for models that ignore position ids (OPT).",
+        "Pack several sequences into each row (restarted position ids, variable-length attention): no "
+        "padding between heavy-tailed lengths. Refused for a model whose layers ignore position ids.",
     ),
     pack_length: int = typer.Option(
         D("pack_length"),
-        help="Tokens per packed row (default: the whole budget with FlashAttention/flex, 1024 with SDPA/eager).",
+        help="Tokens per packed row (default 4096, within --max-tokens-per-batch).",
+    ),
+    attn_implementation: str = typer.Option(
+        D("attn_implementation"),
+        metavar="IMPL",
+        help="transformers attention kernel: sdpa (default), eager, flash_attention_2, flex_attention.",
     ),
     chunk_rows: int = typer.Option(
         D("chunk_rows"), help="LM-head rows per chunk (default ~256 MiB of fp32 logits)."

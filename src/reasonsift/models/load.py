@@ -176,8 +176,11 @@ def load(
     device: str | torch.device = "auto",
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
+    attn_implementation: str | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a causal LM and its tokenizer (eval mode, pad token set) from a directory or a hub id."""
+    """Load a causal LM and its tokenizer (eval mode, pad token set) from a directory or a hub id.
+    ``attn_implementation``: passed to ``from_pretrained`` (``sdpa``, ``eager``, ``flash_attention_2``, ...);
+    None keeps transformers' choice."""
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     model_dir = resolve_local_dir(str(name_or_path), revision=revision, allow_pickle=allow_pickle)
@@ -187,8 +190,9 @@ def load(
         check_safetensors(model_dir)
     tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
     try:
+        attn = {"attn_implementation": attn_implementation} if attn_implementation else {}
         model = AutoModelForCausalLM.from_pretrained(
-            model_dir, dtype=dt, trust_remote_code=trust_remote_code, use_safetensors=use_safetensors
+            model_dir, dtype=dt, trust_remote_code=trust_remote_code, use_safetensors=use_safetensors, **attn
         )
     except (EOFError, OSError, RuntimeError, pickle.UnpicklingError, SafetensorError) as e:
         # A corrupt or truncated checkpoint surfaces as any of these, deep inside transformers/torch.
@@ -218,8 +222,8 @@ def ensure_pad_token(model: PreTrainedModel, tok: PreTrainedTokenizerBase) -> No
 
 def load_with(cfg, name: str | os.PathLike | None = None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """:func:`load` ``name`` (default ``cfg.model``) with a stage config's loading options: ``revision`` (if the
-    config has one), ``dtype``, ``device``, ``trust_remote_code``, ``allow_pickle``. Every stage loads its
-    models through this, so the safety options mean the same everywhere."""
+    config has one), ``dtype``, ``device``, ``trust_remote_code``, ``allow_pickle``, ``attn_implementation``.
+    Every stage loads its models through this, so the safety options mean the same everywhere."""
     return load(
         cfg.model if name is None else name,
         revision=getattr(cfg, "revision", None),
@@ -227,4 +231,5 @@ def load_with(cfg, name: str | os.PathLike | None = None) -> tuple[PreTrainedMod
         device=getattr(cfg, "device", "auto"),
         trust_remote_code=cfg.trust_remote_code,
         allow_pickle=cfg.allow_pickle,
+        attn_implementation=getattr(cfg, "attn_implementation", None),
     )

@@ -23,7 +23,7 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 # depends on the forward passes), so a run that ran out of memory can resume with smaller ones.
 RUNTIME_ONLY = (
     "resume", "overwrite", "compile", "device", "progress", "allow_pickle", "trust_remote_code",
-    "batch_size", "max_tokens_per_batch", "chunk_rows", "packing", "pack_length", *ScaleOptions.SCALE_FIELDS,
+    "batch_size", "max_tokens_per_batch", "chunk_rows", "packing", "pack_length", "attn_implementation", *ScaleOptions.SCALE_FIELDS,
 )  # fmt: skip
 
 
@@ -66,11 +66,14 @@ class ProfileConfig(StageConfig, ScaleOptions):
     compare_model: str | None = None  # second model: overlap of forking positions (C1 reports > 86%)
     batch_size: int = 16  # rows per forward pass (one sequence a row, or several with packing)
     max_tokens_per_batch: int = 16384  # padded tokens per forward pass (rows x longest row)
-    # Pack several sequences into a row (position ids restart per sequence; block-diagonal attention or a
-    # variable-length kernel): no padding between short traces. pack_length: tokens per row (default: the
-    # whole budget with FlashAttention / flex attention, 1024 with SDPA / eager; see profile.scoring).
+    # Pack several sequences into a row (position ids restart per sequence; variable-length attention, see
+    # models.varlen): no padding between short traces. pack_length: tokens per row (default 4096 within
+    # max_tokens_per_batch; see profile.scoring.DEFAULT_PACK_LENGTH).
     packing: bool = False
     pack_length: int | None = None
+    # transformers' attention kernel: None keeps its default (sdpa); flash_attention_2 / flex_attention make
+    # packed rows variable-length (no work on the masked blocks). Changes numbers only at float rounding.
+    attn_implementation: str | None = None
     chunk_rows: int | None = None  # LM-head rows per chunk (default: ~256 MiB of fp32 logits)
     shard_size: int = 512  # examples per output shard (the unit of resume)
     max_length: int | None = None  # context limit; default from the model config / tokenizer

@@ -9,21 +9,24 @@ own ``forward(...).logits``; ``exact=True`` (``--exact-logits``) uses the full f
 drawn from.
 
 Packing (``packing=True``, ``--packing``): several requests share one row, each with position ids restarting
-at 0 and no attention mask; transformers then builds a block-diagonal causal mask (eager / SDPA) or runs a
-variable-length kernel (FlashAttention, flex attention), so no request sees another. Rows are filled first-fit
-decreasing up to :func:`pack_capacity` tokens. A start-up probe (:meth:`Scorer.check_packing`) refuses an
-architecture that does not honour restarted position ids (OPT derives positions from the attention mask).
+at 0 and no attention mask. Attention is variable-length: the model's FlashAttention / flex kernel, or else
+:mod:`reasonsift.models.varlen` (SDPA one sequence at a time), so no request sees another and no work goes to
+the blocks between them. Rows are filled first-fit decreasing up to :func:`pack_capacity` tokens. A start-up
+probe (:meth:`Scorer.check_packing`) refuses an architecture where a packed row differs from each sequence run
+alone (OPT derives positions from the attention mask; some layers never pass position ids to attention).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from reasonsift.models.introspect import backbone, describe, head_vocab_size, logit_transform, output_head
+from reasonsift.models.varlen import packed_attention
 from reasonsift.ops.entropy import (
     TokenStats,
     chunked_token_stats,
@@ -77,21 +80,17 @@ def make_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[l
     return batches
 
 
-# Row capacity when packing with a dense block-diagonal mask (eager / SDPA): attention over a packed row costs
-# capacity^2 whatever is in it, so short requests pay for the whole row. 1024 was the fastest of 512-4096 on
-# the CPU heavy-tail benchmark (bench/packing_bench.py, docs/benchmarks.md). Variable-length kernels skip the
-# masked blocks, so there a row may hold the whole token budget.
-DENSE_PACK_LENGTH = 1024
-VARLEN_ATTENTION = ("flash_attention", "flex_attention", "flash-attn", "flash_attn")
+# Default tokens per packed row. Attention is variable-length, so a row's length costs nothing across its
+# sequences; what is left is GEMM size (rows x row length per pass either way) and the padding between rows
+# of one pass. 2048-4096 were the fastest on the CPU benchmark (bench/packing_bench.py: 1024 0.92x, 2048
+# 1.00x, 4096 0.97x, 8192 0.90x, 16384 0.86-0.94x of the fixed-length throughput; padded 0.74-0.77x).
+DEFAULT_PACK_LENGTH = 4096
 
 
-def pack_capacity(model, max_tokens: int, pack_length: int | None = None) -> int:
-    """Tokens per packed row: ``pack_length`` when given, else the whole ``max_tokens`` budget for a
-    variable-length attention kernel and :data:`DENSE_PACK_LENGTH` for a dense mask (eager, SDPA)."""
-    if pack_length is not None:
-        return pack_length
-    impl = str(getattr(getattr(model, "config", None), "_attn_implementation", "") or "")
-    return max_tokens if any(k in impl for k in VARLEN_ATTENTION) else min(DENSE_PACK_LENGTH, max_tokens)
+def pack_capacity(max_tokens: int, pack_length: int | None = None) -> int:
+    """Tokens per packed row: ``pack_length`` when given, else :data:`DEFAULT_PACK_LENGTH` within the
+    ``max_tokens`` budget."""
+    return pack_length if pack_length is not None else min(DEFAULT_PACK_LENGTH, max_tokens)
 
 
 def make_packs(lengths: list[int], capacity: int) -> list[list[int]]:
@@ -273,7 +272,13 @@ class Scorer:
                 [kw["position_ids"], torch.arange(PACK_PROBE_PAD, device=ids.device)[None]], 1
             )
         }
-        packed = self._row_logits(ids, kw)[0]
+        try:
+            with packed_attention(self.model):
+                packed = self._row_logits(ids, kw)[0]
+        except ValueError as e:  # the variable-length attention could not be exact for this model
+            raise ValueError(
+                f"{describe(self.model)}: cannot pack sequences ({e}). Drop --packing."
+            ) from None
         alone = [self._row_logits(torch.tensor([r.input_ids], device=self.device), {})[0] for r in reqs]
         a, b = (
             torch.log_softmax(packed[: sum(PACK_PROBE_LENGTHS)].float(), -1),
@@ -353,6 +358,10 @@ class Scorer:
     ) -> list[Scores]:
         """One forward pass over ``rows`` (requests laid end to end in each, see :meth:`_layout`); scores in
         row-major request order."""
+        with packed_attention(self.model) if packed else nullcontext():
+            return self._forward_rows(rows, temperature, top_k, logprob_only, packed)
+
+    def _forward_rows(self, rows, temperature: float, top_k: int, logprob_only: bool, packed: bool):
         reqs = [r for row in rows for r in row]
         ids, kw, r_idx, c_idx, tgt = self._layout(rows, packed)
         if logprob_only and not self.exact:
@@ -411,7 +420,7 @@ class Scorer:
         padded tokens per pass at most. Packed: rows of :func:`pack_capacity` tokens, the same limits on rows."""
         lengths = [len(r.input_ids) for r in reqs]
         if self.packing:
-            rows = make_packs(lengths, pack_capacity(self.model, max_tokens_per_batch, self.pack_length))
+            rows = make_packs(lengths, pack_capacity(max_tokens_per_batch, self.pack_length))
         else:
             rows = [[i] for i in range(len(reqs))]
         row_len = [sum(lengths[i] for i in row) for row in rows]
