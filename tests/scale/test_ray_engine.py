@@ -7,6 +7,7 @@ import json
 import os
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -90,12 +91,23 @@ def local_profile(tmp_path_factory, data, model_dir):
     return _profile(tmp_path_factory.mktemp("local"), data, model_dir, progress=False).out_dir
 
 
+def _driver_never_reads_whole(monkeypatch):
+    """On Ray the driver validates the input chunk by chunk and the actors read their own chunks: a
+    whole-file read on the driver fails the test."""
+
+    def whole(*a, **k):
+        raise AssertionError("the driver read the whole input")
+
+    monkeypatch.setattr("reasonsift.data.io.read_examples", whole)
+
+
 def test_profile_on_ray_equals_local_through_crashes_and_resumes(
-    tmp_path, data, model_dir, local_profile, ray_instance
+    tmp_path, data, model_dir, local_profile, ray_instance, monkeypatch
 ):
     """Started in-process and killed after shard 0; resumed on Ray, where a worker dies (Ray restarts it and
     recomputes its shard) and then the driver is killed after one more shard; resumed on Ray again. The run
-    directory ends equal to an uninterrupted local run: rows, numbers (up to float rounding), input order."""
+    directory ends equal to an uninterrupted local run: rows, numbers (up to float rounding), input order.
+    On Ray the actors read their own shards of the file."""
     out = tmp_path / "run"
     kw = {"data": str(data), "model": model_dir, "out_dir": str(out), "shard_size": 6, "top_k": 2}
     written = []
@@ -106,6 +118,7 @@ def test_profile_on_ray_equals_local_through_crashes_and_resumes(
 
     with pytest.raises(RuntimeError, match="killed"):
         run_profile(ProfileConfig(**kw, progress=False), on_shard=crash)
+    _driver_never_reads_whole(monkeypatch)
     with pytest.raises(RuntimeError, match="killed"):  # the engine options are runtime-only: resume on Ray
         run_profile(ProfileConfig(**kw, resume=True, **RAY), on_shard=crash)
     assert written[0] == 0 and written[1] != 0
@@ -129,6 +142,21 @@ def test_profile_on_ray_equals_local_through_crashes_and_resumes(
     assert (
         manifest["models"]["student"]["files_sha256"] == local_manifest["models"]["student"]["files_sha256"]
     )
+
+
+def test_profile_on_ray_from_parquet_row_groups(tmp_path, data, model_dir, local_profile, monkeypatch):
+    """A Parquet pool whose row groups (4 rows) do not line up with the shards (6 rows), with --limit: each
+    actor reads its rows, and the run equals the local run of the same records."""
+    from reasonsift.data.io import read_examples
+
+    exs = read_examples(str(data)).examples
+    path = tmp_path / "pool.parquet"
+    pq.write_table(pa.Table.from_pylist([e.to_dict() for e in exs]), path, row_group_size=4)
+    local = _profile(tmp_path / "local", data, model_dir, progress=False, limit=15).out_dir
+    _driver_never_reads_whole(monkeypatch)
+    ray_run = _profile(tmp_path / "ray", path, model_dir, limit=15, **RAY)
+    assert ray_run.n_profiled == 15
+    _same_profile(ray_run.out_dir, local)
 
 
 def test_eval_on_ray_equals_local_with_sampling(tmp_path, model_dir):

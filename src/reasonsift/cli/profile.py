@@ -149,6 +149,7 @@ def profile(
 
     cfg = load_config(ctx, ProfileConfig, config, required=("data", "model", "out_dir"))
     with user_errors(ctx):
+        from reasonsift.data.chunks import chunkable, plan_chunks
         from reasonsift.data.io import read_examples
         from reasonsift.profile.writer import RunDir
         from reasonsift.run import run_record
@@ -156,12 +157,16 @@ def profile(
         # Refuse an existing run (or a resume with other options) before reading a large dataset.
         RunDir(cfg.out_dir).check(run_record("profile", cfg), resume=cfg.resume, overwrite=cfg.overwrite)
 
-        examples = list(read_examples(cfg.data, split=cfg.split).examples)
-        if cfg.limit:
-            examples = examples[: cfg.limit]
+        examples, plan = None, None
+        if cfg.engine == "ray" and chunkable(cfg.data):  # validated chunk by chunk; actors read their own
+            plan = plan_chunks(cfg.data, cfg.shard_size, limit=cfg.limit)
+        else:
+            examples = list(read_examples(cfg.data, split=cfg.split).examples)
+            if cfg.limit:
+                examples = examples[: cfg.limit]
         tps = TextColumn("{task.fields[tps]:.0f} tok/s")
         with progress(extra=(tps,)) as bar:
-            task = bar.add_task("profile", total=len(examples), tps=0.0)
+            task = bar.add_task("profile", total=plan.n if plan else len(examples), tps=0.0)
             state = {"tokens": 0}
 
             def on_progress(n_seq: int, n_tok: int) -> None:
@@ -169,6 +174,6 @@ def profile(
                 elapsed = bar.tasks[task].elapsed or 1e-9
                 bar.update(task, advance=n_seq, tps=state["tokens"] / elapsed)
 
-            res = run_profile(cfg, examples=examples, on_progress=on_progress)
+            res = run_profile(cfg, examples=examples, plan=plan, on_progress=on_progress)
     out.print(summary_table(res.stats, f"profile: {cfg.out_dir}"))
     console.print(f"wrote {cfg.out_dir}")

@@ -17,6 +17,7 @@ from reasonsift.data.errors import DataError, Problem
 from reasonsift.data.example import Example
 from reasonsift.data.fieldmap import apply_field_map, check_field_map, field_map_problem, mapped_columns
 from reasonsift.data.formats import FORMAT_NAMES, Context, detect, get_importer, trl, verl
+from reasonsift.data.raw import RawSource
 from reasonsift.data.readers import read_raw
 from reasonsift.data.validate import DuplicateIds, import_record
 from reasonsift.data.writers import native_table, rows_table, write_jsonl, write_parquet
@@ -73,10 +74,29 @@ def read_examples(
     """
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error: expected one of {', '.join(ON_ERROR)}, got {on_error!r}")
+    check_field_map(dict(field_map or {}))
+    return import_source(
+        read_raw(path, split=split),
+        fmt=fmt,
+        field_map=field_map,
+        on_error=on_error,
+        rejects_path=rejects_path,
+    )
+
+
+def import_source(
+    src: RawSource,
+    *,
+    fmt: str | None = None,
+    field_map: dict[str, str] | None = None,
+    on_error: str = "fail",
+    rejects_path: str | os.PathLike | None = None,
+) -> ReadResult:
+    """Import and validate the raw records of ``src`` (a whole input, or one chunk of it with its own line
+    numbers: :mod:`reasonsift.data.chunks`); the options are :func:`read_examples`'."""
     field_map = dict(field_map or {})
     check_field_map(field_map)
     importer = None if fmt in (None, "auto") else get_importer(fmt)
-    src = read_raw(path, split=split)
     columns = src.columns()
     if columns and (why := field_map_problem(columns, field_map)):
         raise DataError(Problem(src.path, None, None, why))

@@ -131,9 +131,10 @@ def _container(spath: str, head: bytes, suffix: str) -> str:
     return claimed
 
 
-def _read_jsonl(spath: str, data: bytes) -> list[RawRecord]:
+def _read_jsonl(spath: str, data: bytes, first_line: int = 1) -> list[RawRecord]:
+    """Records of JSONL bytes whose first line is line ``first_line`` of the file (a chunk of it)."""
     out: list[RawRecord] = []
-    for i, bline in enumerate(data.split(b"\n"), 1):
+    for i, bline in enumerate(data.split(b"\n"), first_line):
         if not bline.strip():
             continue  # blank lines are not records
         try:
@@ -148,7 +149,7 @@ def _read_jsonl(spath: str, data: bytes) -> list[RawRecord]:
         try:
             obj = _loads(text)
         except json.JSONDecodeError as e:
-            if not out and text.lstrip()[:1] not in ("{", "[") and "," in text:
+            if not out and first_line == 1 and text.lstrip()[:1] not in ("{", "[") and "," in text:
                 raise file_problem(
                     spath,
                     f"not JSONL: line {i} looks like a CSV header ({text[:60]!r}); convert it to JSONL or Parquet",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from reasonsift.data.chunks import Chunk, ChunkPlan, chunkable, plan_chunks, read_chunk
 from reasonsift.data.example import Example
 from reasonsift.profile.config import ProfileConfig
 from reasonsift.profile.render import Renderer
@@ -123,16 +124,19 @@ class ProfileWorker:
     """One Ray actor's share of ``profile --engine ray``: loads the models once (by path, on the actor's
     device) and profiles a shard with :func:`profile_shard`, the function a local run calls."""
 
-    def __init__(self, cfg: dict, resolved: dict):
+    def __init__(self, cfg: dict, resolved: dict, plan: ChunkPlan | None = None):
         c = ProfileConfig.from_dict({**cfg, "engine": "local", "ray_address": None})
+        self.plan = plan  # where the actor reads its own chunk of the input (None: examples are sent)
         self.ctx, pairs = build_context(c)
         from reasonsift.scale.ray_engine import check_resolved
 
         check_resolved(_resolved(pairs), resolved)
         self.models = _identities(c, pairs)
 
-    def __call__(self, shard: int, payload: tuple[int, list[Example]]):
+    def __call__(self, shard: int, payload: tuple[int, list[Example] | Chunk]):
         lo, chunk = payload
+        if isinstance(chunk, Chunk):
+            chunk = read_chunk(self.plan, chunk)
         rows, rejects, counters = profile_shard(self.ctx, chunk, lo)
         return rows, rejects, counters, self.ctx.ig_cache, self.models
 
@@ -146,8 +150,13 @@ def run_profile(
     compare_model: ModelPair | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     on_shard: Callable[[int], None] | None = None,
+    plan: ChunkPlan | None = None,
 ) -> RunResult:
     """Profile ``cfg.data`` (or ``examples``) with ``cfg.model`` (or an in-process ``(model, tokenizer)``).
+
+    With ``--engine ray`` and a JSONL or Parquet file, the input is not held here: it is validated chunk by
+    chunk (:func:`reasonsift.data.chunks.plan_chunks`, or ``plan`` when the caller made it) and each actor
+    reads its own shard's records.
 
     ``on_progress(n_sequences, n_tokens)`` is called after each forward pass of the student's main pass (with
     ``--engine ray``: after each shard); ``on_shard(i)`` after shard ``i`` is on disk (tests raise there to
@@ -156,17 +165,26 @@ def run_profile(
     cfg.validate()
     run = RunDir(cfg.out_dir)
     run.check(run_record("profile", cfg), resume=cfg.resume, overwrite=cfg.overwrite)  # before any loading
-    if examples is None:
+    on_ray = cfg.engine == "ray"
+    if examples is None and plan is None:
         if not cfg.data:
             raise ValueError("data: no data file given")
-        from reasonsift.data.io import read_examples
+        if on_ray and chunkable(cfg.data):
+            plan = plan_chunks(cfg.data, cfg.shard_size, limit=cfg.limit)
+        else:
+            from reasonsift.data.io import read_examples
 
-        examples = list(read_examples(cfg.data, split=cfg.split).examples)
-    if cfg.limit:
-        examples = examples[: cfg.limit]
-    _check_ids(examples)
-    data_input = examples_input(cfg.data, examples)
-    on_ray = cfg.engine == "ray"
+            examples = list(read_examples(cfg.data, split=cfg.split).examples)
+    if plan is not None:
+        if not on_ray or plan.size != cfg.shard_size:
+            raise ValueError("plan: a chunk plan is for --engine ray, in chunks of --shard-size records")
+        sizes = {c.index: c.n for c in plan.chunks}
+    else:
+        examples = examples[: cfg.limit] if cfg.limit else examples
+        _check_ids(examples)
+        sizes = {i: len(examples[i * cfg.shard_size : (i + 1) * cfg.shard_size])
+                 for i in range((len(examples) + cfg.shard_size - 1) // cfg.shard_size)}  # fmt: skip
+    data_input = examples_input(cfg.data, examples or [])
     if on_ray:
         from reasonsift.scale.ray_engine import start
 
@@ -187,13 +205,16 @@ def run_profile(
     run.begin(record, resume=cfg.resume, overwrite=cfg.overwrite)
 
     t0, state = time.perf_counter(), {"tokens": 0, "ig_cache": True}
-    n_shards = (len(examples) + cfg.shard_size - 1) // cfg.shard_size
-    chunks = {i: examples[i * cfg.shard_size : (i + 1) * cfg.shard_size] for i in range(n_shards)}
+    n_shards = len(sizes)
+
+    def chunk(i: int) -> list[Example]:
+        return examples[i * cfg.shard_size : (i + 1) * cfg.shard_size]
+
     todo = []
-    for i, chunk in chunks.items():
+    for i, n in sizes.items():
         if cfg.resume and run.is_done(i):
             if on_progress:
-                on_progress(len(chunk), 0)
+                on_progress(n, 0)
         else:
             todo.append(i)
 
@@ -212,16 +233,20 @@ def run_profile(
             state["ig_cache"] &= ig_cache
             write(i, rows, rejects, counters)
             if on_progress:
-                on_progress(len(chunks[i]), counters["tokens"])
+                on_progress(sizes[i], counters["tokens"])
 
-        tasks = [(i, (i * cfg.shard_size, chunks[i])) for i in todo]
-        run_shards(tasks, ProfileWorker, {"cfg": cfg.to_dict(), "resolved": resolved}, write_result, cfg,
-                   progress=cfg.progress)  # fmt: skip
+        if plan is not None:  # the actors read their own chunks: only locations travel
+            tasks = [(c.index, (c.first, c)) for c in plan.chunks if c.index in set(todo)]
+            meta = ChunkPlan(plan.path, plan.container, plan.fmt, plan.field_map, size=plan.size)
+        else:
+            tasks, meta = [(i, (i * cfg.shard_size, chunk(i))) for i in todo], None
+        kwargs = {"cfg": cfg.to_dict(), "resolved": resolved, "plan": meta}
+        run_shards(tasks, ProfileWorker, kwargs, write_result, cfg, progress=cfg.progress)
         if models is None:  # every shard was already done: the manifest still names the models
             models = _identities(cfg, build_context(cfg)[1])
     else:
         for i in todo:
-            write(i, *profile_shard(ctx, chunks[i], i * cfg.shard_size))
+            write(i, *profile_shard(ctx, chunk(i), i * cfg.shard_size))
         state["ig_cache"] = ctx.ig_cache
     elapsed = time.perf_counter() - t0
 
@@ -241,10 +266,10 @@ def run_profile(
 
     manifest = build_manifest("profile", cfg.to_dict(), models=models, inputs=[data_input], resolved=resolved)
     run.write_json("manifest.json", manifest)
-    if examples and not counters.get("n_rows"):
+    n_in = plan.n if plan is not None else len(examples)
+    if n_in and not counters.get("n_rows"):
         raise ValueError(
-            f"data: all {len(examples)} examples were rejected, nothing was profiled; "
-            f"see {run.root / 'rejects.jsonl'}"
+            f"data: all {n_in} examples were rejected, nothing was profiled; see {run.root / 'rejects.jsonl'}"
         )
     return RunResult(run.root, stats, counters.get("n_rows", 0), counters.get("n_rejected", 0))
 
