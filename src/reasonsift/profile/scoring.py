@@ -82,8 +82,8 @@ def make_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[l
 
 # Default tokens per packed row. Attention is variable-length, so a row's length costs nothing across its
 # sequences; what is left is GEMM size (rows x row length per pass either way) and the padding between rows
-# of one pass. 2048-4096 were the fastest on the CPU benchmark (bench/packing_bench.py: 1024 0.92x, 2048
-# 1.00x, 4096 0.97x, 8192 0.90x, 16384 0.86-0.94x of the fixed-length throughput; padded 0.74-0.77x).
+# of one pass. On the CPU benchmark (bench/packing_bench.py, docs/benchmarks.md) every row length from 1024
+# to 16384 kept 0.86-1.06x of the fixed-length throughput (padded: 0.71-0.82x), 2048-4096 most steadily.
 DEFAULT_PACK_LENGTH = 4096
 
 
