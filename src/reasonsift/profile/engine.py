@@ -236,7 +236,8 @@ def run_profile(
                 on_progress(sizes[i], counters["tokens"])
 
         if plan is not None:  # the actors read their own chunks: only locations travel
-            tasks = [(c.index, (c.first, c)) for c in plan.chunks if c.index in set(todo)]
+            wanted = set(todo)
+            tasks = [(c.index, (c.first, c)) for c in plan.chunks if c.index in wanted]
             meta = ChunkPlan(plan.path, plan.container, plan.fmt, plan.field_map, size=plan.size)
         else:
             tasks, meta = [(i, (i * cfg.shard_size, chunk(i))) for i in todo], None
