@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU checks of issue 12 as one prepared script, for a session that is lent a device (bench/README in
-# docs/benchmarks.md): the profile engine on the 1.5B shape (compiled vs backbone-only), heavy-tailed lengths
+# The GPU checks of issue 12 as one prepared script, for a session that is lent a device (docs/scale.md,
+# "GPU checks"): the profile engine on the 1.5B shape (compiled vs backbone-only), heavy-tailed lengths
 # padded vs packed on CUDA (SDPA; FlashAttention when installed), and one `train sft --mask forking` step.
 #
 #   bash bench/gpu_check.sh OUTDIR            # on the device: OUTDIR=$OUT; ~8 minutes on an H200
