@@ -110,9 +110,8 @@ def main() -> None:
 
     from reasonsift.profile.scoring import Scorer, pack_capacity
 
-    dtype = {"auto": torch.bfloat16 if a.device == "cuda" else torch.float32}.get(a.dtype) or getattr(
-        torch, a.dtype
-    )
+    auto = torch.bfloat16 if a.device == "cuda" else torch.float32
+    dtype = auto if a.dtype == "auto" else getattr(torch, a.dtype)
     if a.model == "small":
         model = small_model(a.attn, dtype, a.device)
         label = f"random-init Qwen2, d {SMALL['hidden_size']}, {SMALL['num_hidden_layers']} layers, vocab 32k"
@@ -135,9 +134,8 @@ def main() -> None:
         reqs = requests(lens, vocab, a.seed)
         wall, ref = timed(lambda r=reqs: padded.score(r, **kw), a.repeats)
         rows.append(dict(workload=kind, batching="padded", pack_length=None, wall=wall, run=ref, diff=None))
-        if (
-            kind == "tail"
-        ):  # no padding at all: what the lengths themselves cost (attention grows with length)
+        # one sequence a pass, no padding at all: what the lengths themselves cost (attention grows with length)
+        if kind == "tail":
             wall, run = timed(lambda r=reqs: padded.score(r, **{**kw, "batch_size": 1}), a.repeats)
             rows.append(
                 dict(workload=kind, batching="one a pass", pack_length=None, wall=wall, run=run, diff=None)
@@ -187,7 +185,7 @@ def main() -> None:
         sigma=a.sigma,
         max_len=a.max_len,
         tail_total=tail[0]["run"].tokens,
-        tail_max=max(lengths("tail", a.n, a.median, a.sigma, a.max_len, a.seed)),
+        tail_max=max(lens),  # the loop ends on the tail workload
         default_pack_length=default_len,
         cmd="python bench/packing_bench.py " + " ".join(sys.argv[1:]),
     )

@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reasonsift.data.errors import DataError, Problem
+from reasonsift.data.errors import DataError
 from reasonsift.data.example import Example
 from reasonsift.data.raw import RawRecord, RawSource, file_problem
 from reasonsift.data.readers import PARQUET_MAGIC, _read_jsonl
+from reasonsift.data.validate import DuplicateIds
 
 CHUNKED = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -172,19 +173,16 @@ def plan_chunks(
         ranges = [(a, min(a + size, rows), a + 1, min(size, rows - a)) for a in range(0, rows, size)]
     if not ranges:
         raise file_problem(str(path), "empty file (no records)")
-    first_of: dict[str, int] = {}
+    dups = DuplicateIds()
     first = 0
     for k, (start, stop, first_line, n) in enumerate(ranges):
         chunk = Chunk(k, first, n, start, stop, first_line)
         src = _source(plan.path, container, chunk)
         examples, detected = _import(src, plan.fmt or None, plan.field_map)
         plan.fmt = plan.fmt or detected
-        lines = [r.line for r in src.records]
-        for ex, line in zip(examples, lines, strict=True):
-            if ex.id in first_of:
-                msg = f"duplicate id {ex.id!r} (first at line {first_of[ex.id]})"
-                raise DataError(Problem(plan.path, line, "id", msg))
-            first_of[ex.id] = line
+        for ex, rec in zip(examples, src.records, strict=True):  # a chunk is all valid, or raised
+            if dup := dups.check(ex, rec.line, plan.path):
+                raise DataError(dup)
         plan.chunks.append(chunk)
         first += n
     return plan

@@ -212,9 +212,7 @@ class Scorer:
         (log-probs, real positions only). Returns the max abs difference; raises ``ValueError`` naming the
         architecture and pointing to ``--exact-logits`` when it exceeds the dtype's tolerance."""
         rows, length = PROBE_SHAPE
-        emb = self.model.get_input_embeddings() if hasattr(self.model, "get_input_embeddings") else None
-        n_ids = min(self.vocab_size, getattr(emb, "num_embeddings", None) or self.vocab_size)
-        ids = torch.randint(0, n_ids, (rows, length), generator=torch.Generator().manual_seed(0))
+        ids = self._probe_ids((rows, length), seed=0)
         att = torch.ones_like(ids)
         ids[1, PROBE_PAD_FROM:], att[1, PROBE_PAD_FROM:] = self.pad_id, 0
         ids, att = ids.to(self.device), att.to(self.device)
@@ -223,12 +221,7 @@ class Scorer:
         hidden = self._last_hidden(self.eager_body(input_ids=ids, attention_mask=att, use_cache=False))
         mine = self.logits(hidden[keep])
         ref = ref[keep]
-        if mine.shape != ref.shape:
-            diff = float("inf")
-        else:
-            a, b = torch.log_softmax(mine.float(), -1), torch.log_softmax(ref.float(), -1)
-            d = torch.where(a == b, 0.0, (a - b).abs())  # equal -inf (masked entries) is no difference
-            diff = float(d.nan_to_num(nan=float("inf")).max())
+        diff = _max_logprob_diff(mine, ref)
         tol = self._tolerance(ref, hidden.dtype)
         self.probe_diff = diff
         if not diff <= tol:
@@ -241,6 +234,12 @@ class Scorer:
                 "model's full forward, chunked over rows: slower, but always right."
             )
         return diff
+
+    def _probe_ids(self, shape: tuple[int, ...], seed: int) -> torch.Tensor:
+        """Deterministic random token ids for a start-up probe, within both the head and the embedding."""
+        emb = self.model.get_input_embeddings() if hasattr(self.model, "get_input_embeddings") else None
+        n_ids = min(self.vocab_size, getattr(emb, "num_embeddings", None) or self.vocab_size)
+        return torch.randint(0, n_ids, shape, generator=torch.Generator().manual_seed(seed))
 
     def _tolerance(self, ref: torch.Tensor, dtype: torch.dtype) -> float:
         """Probe tolerance on log-probs: :data:`PROBE_ATOL` plus :data:`PROBE_EPS_MULT` epsilons of the
@@ -261,32 +260,21 @@ class Scorer:
         request run alone. Returns the max abs log-prob difference; raises ``ValueError`` naming the
         architecture when it exceeds the dtype's tolerance: the model does not honour restarted position ids,
         so packed requests would see each other."""
-        emb = self.model.get_input_embeddings() if hasattr(self.model, "get_input_embeddings") else None
-        n_ids = min(self.vocab_size, getattr(emb, "num_embeddings", None) or self.vocab_size)
-        g = torch.Generator().manual_seed(1)
-        reqs = [Request(torch.randint(0, n_ids, (n,), generator=g).tolist(), 1) for n in PACK_PROBE_LENGTHS]
-        ids, kw, r_idx, c_idx, _ = self._layout([reqs], packed=True)
-        ids = torch.cat([ids, torch.full_like(ids[:, :PACK_PROBE_PAD], self.pad_id)], 1)  # a padding tail
-        kw = {
-            "position_ids": torch.cat(
-                [kw["position_ids"], torch.arange(PACK_PROBE_PAD, device=ids.device)[None]], 1
-            )
-        }
+        seqs = self._probe_ids((sum(PACK_PROBE_LENGTHS),), seed=1).split(PACK_PROBE_LENGTHS)
+        ids = torch.cat([*seqs, torch.full((PACK_PROBE_PAD,), self.pad_id)])[None].to(self.device)
+        pos = torch.cat([torch.arange(n) for n in (*PACK_PROBE_LENGTHS, PACK_PROBE_PAD)])[None].to(
+            self.device
+        )
         try:
             with packed_attention(self.model):
-                packed = self._row_logits(ids, kw)[0]
+                packed = self._row_logits(ids, {"position_ids": pos})[0]
         except ValueError as e:  # the variable-length attention could not be exact for this model
             raise ValueError(
                 f"{describe(self.model)}: cannot pack sequences ({e}). Drop --packing."
             ) from None
-        alone = [self._row_logits(torch.tensor([r.input_ids], device=self.device), {})[0] for r in reqs]
-        a, b = (
-            torch.log_softmax(packed[: sum(PACK_PROBE_LENGTHS)].float(), -1),
-            torch.log_softmax(torch.cat(alone).float(), -1),
-        )
-        d = torch.where(a == b, 0.0, (a - b).abs())
-        diff = float(d.nan_to_num(nan=float("inf")).max())
-        tol = self._tolerance(torch.cat(alone), packed.dtype)
+        alone = torch.cat([self._row_logits(q[None].to(self.device), {})[0] for q in seqs])
+        diff = _max_logprob_diff(packed[: sum(PACK_PROBE_LENGTHS)], alone)
+        tol = self._tolerance(alone, packed.dtype)
         self.pack_diff = diff
         if not diff <= tol:
             raise ValueError(
@@ -441,6 +429,16 @@ class Scorer:
                 on_batch(len(members), real)
         run.scores = scores  # type: ignore[assignment]
         return run
+
+
+def _max_logprob_diff(mine: torch.Tensor, ref: torch.Tensor) -> float:
+    """Max |log-softmax difference| between two ``[N, V]`` logit tensors (inf when their shapes differ);
+    equal ``-inf`` entries (masked vocabulary) count as no difference, NaN as infinite."""
+    if mine.shape != ref.shape:
+        return float("inf")
+    a, b = torch.log_softmax(mine.float(), -1), torch.log_softmax(ref.float(), -1)
+    d = torch.where(a == b, 0.0, (a - b).abs())
+    return float(d.nan_to_num(nan=float("inf")).max())
 
 
 def _split(reqs: list[Request], lp: np.ndarray) -> list[Scores]:
